@@ -1,0 +1,1 @@
+"""amtkit: out-of-band management of Intel AMT / vPro machines."""

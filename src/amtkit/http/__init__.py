@@ -1,0 +1,1 @@
+"""HTTP-level protocol pieces shared by the client and the simulator (sans-IO)."""
