@@ -1,0 +1,159 @@
+"""The one WS-Man vocabulary of amtkit: namespaces, resource URIs, actions, class names.
+
+The client and the simulator import these names; nothing else in the project spells a
+namespace or an action URI. Sources: DMTF DSP0226 (WS-Management), DSP0227 (WS-CIM mapping),
+the Intel AMT SDK class reference.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- XML namespaces ---------------------------------------------------------------------------
+SOAP_ENV: Final = "http://www.w3.org/2003/05/soap-envelope"
+WSA: Final = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+WSMAN: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+WSEN: Final = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
+WSXF: Final = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+WSEVT: Final = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
+TRUST: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust"
+WSSE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+CIMBINDING: Final = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd"
+WSMID: Final = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"
+DASH: Final = "http://schemas.dmtf.org/wbem/dash/1/dash.xsd"
+CIM_COMMON: Final = "http://schemas.dmtf.org/wbem/wscim/1/common"
+XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
+XML: Final = "http://www.w3.org/XML/1998/namespace"
+
+ANONYMOUS: Final = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+WSMAN_PROTOCOL_VERSION: Final = WSMAN
+DIGEST_SECURITY_PROFILE: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/digest"
+HTTPS_DIGEST_SECURITY_PROFILE: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest"
+
+# --- resource URI bases (class URI = base + class name; the class XML namespace equals it) ----
+CIM_BASE: Final = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+AMT_BASE: Final = "http://intel.com/wbem/wscim/1/amt-schema/1/"
+IPS_BASE: Final = "http://intel.com/wbem/wscim/1/ips-schema/1/"
+
+_BASES: Final = {"CIM": CIM_BASE, "AMT": AMT_BASE, "IPS": IPS_BASE}
+
+
+def resource_uri(class_name: str) -> str:
+    """The resource URI of a class: ``CIM_ComputerSystem`` -> ``http://schemas.dmtf.org/...``.
+
+    A full URI passes through unchanged, so callers may hand either form.
+    """
+    if "://" in class_name:
+        return class_name
+    prefix = class_name.split("_", 1)[0]
+    try:
+        return _BASES[prefix] + class_name
+    except KeyError:
+        raise ValueError(f"unknown class prefix in {class_name!r} (expected CIM_, AMT_ or IPS_)") from None
+
+
+def class_name_of(uri: str) -> str:
+    """The class name at the end of a resource URI (or the name itself)."""
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+# --- actions ----------------------------------------------------------------------------------
+class Action:
+    """WS-Management action URIs (DSP0226). A response's action is the request's + ``Response``."""
+
+    GET: Final = WSXF + "/Get"
+    PUT: Final = WSXF + "/Put"
+    CREATE: Final = WSXF + "/Create"
+    DELETE: Final = WSXF + "/Delete"
+    ENUMERATE: Final = WSEN + "/Enumerate"
+    PULL: Final = WSEN + "/Pull"
+    RELEASE: Final = WSEN + "/Release"
+    SUBSCRIBE: Final = WSEVT + "/Subscribe"
+    UNSUBSCRIBE: Final = WSEVT + "/Unsubscribe"
+
+    FAULT_WSA: Final = WSA + "/fault"
+    FAULT_WSMAN: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
+    FAULT_WSEN: Final = WSEN + "/fault"
+    FAULT_WSXF: Final = WSXF + "/fault"
+
+
+def response_action(action: str) -> str:
+    return action + "Response"
+
+
+def method_action(class_name: str, method: str) -> str:
+    """Action URI of an extrinsic method: ``<class URI>/<Method>``."""
+    return f"{resource_uri(class_name)}/{method}"
+
+
+# --- enumeration modes (DSP0226 8.7) ----------------------------------------------------------
+ENUM_MODE_EPR: Final = "EnumerateEPR"
+ENUM_MODE_OBJECT_AND_EPR: Final = "EnumerateObjectAndEPR"
+
+
+# --- classes used by amtkit -------------------------------------------------------------------
+class Cls:
+    """Class names amtkit speaks. Use :func:`resource_uri` for their URIs."""
+
+    CIM_SoftwareIdentity: Final = "CIM_SoftwareIdentity"
+    CIM_ComputerSystem: Final = "CIM_ComputerSystem"
+    CIM_ComputerSystemPackage: Final = "CIM_ComputerSystemPackage"
+    CIM_Chassis: Final = "CIM_Chassis"
+    CIM_Card: Final = "CIM_Card"
+    CIM_BIOSElement: Final = "CIM_BIOSElement"
+    CIM_Processor: Final = "CIM_Processor"
+    CIM_PhysicalMemory: Final = "CIM_PhysicalMemory"
+    CIM_AssociatedPowerManagementService: Final = "CIM_AssociatedPowerManagementService"
+    CIM_PowerManagementService: Final = "CIM_PowerManagementService"
+    CIM_PowerManagementCapabilities: Final = "CIM_PowerManagementCapabilities"
+    CIM_ServiceAvailableToElement: Final = "CIM_ServiceAvailableToElement"
+    CIM_EthernetPort: Final = "CIM_EthernetPort"
+    CIM_BootService: Final = "CIM_BootService"
+    CIM_BootConfigSetting: Final = "CIM_BootConfigSetting"
+    CIM_BootSourceSetting: Final = "CIM_BootSourceSetting"
+    CIM_KVMRedirectionSAP: Final = "CIM_KVMRedirectionSAP"
+    AMT_GeneralSettings: Final = "AMT_GeneralSettings"
+    AMT_SetupAndConfigurationService: Final = "AMT_SetupAndConfigurationService"
+    AMT_EthernetPortSettings: Final = "AMT_EthernetPortSettings"
+    AMT_BootSettingData: Final = "AMT_BootSettingData"
+    AMT_BootCapabilities: Final = "AMT_BootCapabilities"
+    AMT_RedirectionService: Final = "AMT_RedirectionService"
+    AMT_IPHeadersFilter: Final = "AMT_IPHeadersFilter"
+    AMT_Hdr8021Filter: Final = "AMT_Hdr8021Filter"
+    AMT_SystemDefensePolicy: Final = "AMT_SystemDefensePolicy"
+    AMT_NetworkPortSystemDefensePolicy: Final = "AMT_NetworkPortSystemDefensePolicy"
+    AMT_ActiveFilterStatistics: Final = "AMT_ActiveFilterStatistics"
+
+
+# --- well-known instances (selector sets seen on real AMT) -------------------------------------
+AMT_SYSTEM_SELECTORS: Final = {"SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "Intel(r) AMT"}
+
+MANAGED_SYSTEM_SELECTORS: Final = {"CreationClassName": "CIM_ComputerSystem", "Name": "ManagedSystem"}
+AMT_SUBSYSTEM_SELECTORS: Final = {"CreationClassName": "CIM_ComputerSystem", "Name": "Intel(r) AMT"}
+POWER_SERVICE_SELECTORS: Final = {
+    "CreationClassName": "CIM_PowerManagementService",
+    "Name": "Intel(r) AMT Power Management Service",
+    **AMT_SYSTEM_SELECTORS,
+}
+SETUP_SERVICE_NAME: Final = "Intel(r) AMT Setup and Configuration Service"
+GENERAL_SETTINGS_INSTANCE_ID: Final = "Intel(r) AMT: General Settings"
+ETHERNET_PORT_DEVICE_ID: Final = "Intel(r) AMT Ethernet Port 0"
+REDIRECTION_SERVICE_NAME: Final = "Intel(r) AMT Redirection Service"
+BOOT_SERVICE_NAME: Final = "Intel(r) AMT Boot Service"
+BOOT_CONFIG_INSTANCE_ID: Final = "Intel(r) AMT: Boot Configuration 0"
+BOOT_SETTING_DATA_INSTANCE_ID: Final = "Intel(r) AMT:BootSettingData 0"
+BOOT_CAPABILITIES_INSTANCE_ID: Final = "Intel(r) AMT:BootCapabilities 0"
+
+#: The product prefix AMT puts in its ``Server:`` header; the version follows it.
+SERVER_HEADER_PREFIX: Final = "Intel(R) Active Management Technology"
+
+#: AMT's ports: WS-Man over HTTP/TLS, redirection (SOL/IDE-R/KVM) plain/TLS, RMCP presence ping.
+PORT_HTTP: Final = 16992
+PORT_TLS: Final = 16993
+PORT_REDIRECTION: Final = 16994
+PORT_REDIRECTION_TLS: Final = 16995
+PORT_RMCP: Final = 623
+
+#: Compliance limits AMT enforces on requests (Intel AMT DSP0226 compliance notes).
+MIN_OPERATION_TIMEOUT_SECONDS: Final = 30
+MIN_MAX_ENVELOPE_SIZE: Final = 50000

@@ -1,0 +1,426 @@
+"""WS-Man responses: written in AMT's style by the simulator, parsed by the client (sans-IO).
+
+AMT's style, byte for byte (see docs/concepts.md and the recorded messages it was learned from):
+a fixed prefix set ``a``..``f`` on the Envelope (soap, addressing, wsman, trust, wss-secext,
+cimbinding), then ``g``, ``h``, ``i`` allocated in order of need, then ``xsi``; no whitespace;
+``<x></x>`` and never ``<x/>``; ``RelatesTo`` echoing the request's MessageID verbatim;
+``MessageID`` ``uuid:00000000-8086-8086-8086-XXXXXXXXXXXX``. Faults use a different, reversed
+prefix order, also reproduced here.
+
+The parser takes any well-formed SOAP 1.2 response, pretty-printed or not, with any prefixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from . import names
+from .faults import Fault, FaultKind, parse_fault
+from .values import CimInstance, EndpointReference, Value, parse_epr, parse_instance
+from .xmlsafe import escape, parse_xml
+from .xmlwrite import epr_xml, needs_common_namespace, properties_xml
+
+__all__ = [
+    "EnumItem",
+    "EnumerationPage",
+    "IdentifyResult",
+    "MethodOutput",
+    "Response",
+    "ResponseError",
+    "amt_message_id",
+    "create_response",
+    "delete_response",
+    "enumerate_response",
+    "fault_response",
+    "get_response",
+    "identify_response",
+    "method_response",
+    "parse_identify",
+    "parse_response",
+    "pull_response",
+]
+
+_FIXED = (
+    ("a", names.SOAP_ENV), ("b", names.WSA), ("c", names.WSMAN), ("d", names.TRUST),
+    ("e", names.WSSE), ("f", names.CIMBINDING),
+)
+_XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def amt_message_id(counter: int) -> str:
+    return f"uuid:00000000-8086-8086-8086-{counter & 0xFFFFFFFFFFFF:012X}"
+
+
+def _envelope(
+    extra_ns: Sequence[str], action: str, relates_to: str, message_id: str, resource_uri: str | None, body: str
+) -> bytes:
+    decls = [f'xmlns:{p}="{uri}"' for p, uri in _FIXED]
+    decls += [f'xmlns:{chr(ord("g") + i)}="{uri}"' for i, uri in enumerate(extra_ns)]
+    decls.append(f'xmlns:xsi="{names.XSI}"')
+    resource = f"<c:ResourceURI>{escape(resource_uri)}</c:ResourceURI>" if resource_uri else ""
+    text = (
+        f'{_XML_DECL}<a:Envelope {" ".join(decls)}><a:Header>'
+        f"<b:To>{names.ANONYMOUS}</b:To><b:RelatesTo>{escape(relates_to)}</b:RelatesTo>"
+        f'<b:Action a:mustUnderstand="true">{escape(action)}</b:Action>'
+        f"<b:MessageID>{message_id}</b:MessageID>{resource}</a:Header>"
+        f"<a:Body>{body}</a:Body></a:Envelope>"
+    )
+    return text.encode("utf-8")
+
+
+def _ordered(instance: CimInstance) -> list[tuple[str, Value]]:
+    """AMT lists properties in alphabetical order."""
+    return sorted(instance.properties.items())
+
+
+def _instance_xml(instance: CimInstance, prefix: str, common: str | None) -> str:
+    inner = properties_xml(prefix, _ordered(instance), wsa="b", wsman="c", common=common)
+    return f"<{prefix}:{instance.class_name}>{inner}</{prefix}:{instance.class_name}>"
+
+
+def get_response(relates_to: str, message_id: str, instance: CimInstance, *, action: str = names.Action.GET) -> bytes:
+    """Get (or Put, with ``action=Action.PUT``) response carrying one object."""
+    extra = [instance.resource_uri]
+    common = None
+    if needs_common_namespace(instance.properties.values()):
+        extra.append(names.CIM_COMMON)
+        common = "h"
+    return _envelope(extra, names.response_action(action), relates_to, message_id, instance.resource_uri,
+                     _instance_xml(instance, "g", common))
+
+
+def create_response(relates_to: str, message_id: str, created: EndpointReference) -> bytes:
+    body = f"<g:ResourceCreated>{epr_xml(created, 'b', 'c')}</g:ResourceCreated>"
+    return _envelope([names.WSXF], names.response_action(names.Action.CREATE), relates_to, message_id,
+                     created.resource_uri, body)
+
+
+def delete_response(relates_to: str, message_id: str, resource_uri: str) -> bytes:
+    return _envelope([], names.response_action(names.Action.DELETE), relates_to, message_id, resource_uri, "")
+
+
+@dataclass(frozen=True)
+class EnumItem:
+    """One enumerated item: the object, its reference, or both (per enumeration mode)."""
+
+    instance: CimInstance | None = None
+    epr: EndpointReference | None = None
+
+
+def _items_xml(items: Iterable[EnumItem], class_prefix: str, common: str | None, mode: str | None) -> str:
+    parts: list[str] = []
+    for item in items:
+        epr = f"<b:EndpointReference>{epr_xml(item.epr, 'b', 'c')}</b:EndpointReference>" if item.epr else ""
+        obj = _instance_xml(item.instance, class_prefix, common) if item.instance is not None else ""
+        if mode == names.ENUM_MODE_OBJECT_AND_EPR:
+            parts.append(f"<c:Item>{obj}{epr}</c:Item>")
+        elif mode == names.ENUM_MODE_EPR:
+            parts.append(epr)
+        else:
+            parts.append(obj)
+    return "".join(parts)
+
+
+def _items_need_common(items: Sequence[EnumItem]) -> bool:
+    return any(i.instance is not None and needs_common_namespace(i.instance.properties.values()) for i in items)
+
+
+def enumerate_response(
+    relates_to: str,
+    message_id: str,
+    resource_uri: str,
+    context: str | None,
+    *,
+    items: Sequence[EnumItem] | None = None,
+    mode: str | None = None,
+) -> bytes:
+    """EnumerateResponse; with ``items`` it is an optimized enumeration (DSP0226 8.2.3)."""
+    extra = [names.WSEN]
+    body = "<g:EnumerateResponse>"
+    if context is not None:
+        body += f"<g:EnumerationContext>{escape(context)}</g:EnumerationContext>"
+    if items is not None:
+        extra.append(resource_uri)
+        common = None
+        if _items_need_common(items):
+            extra.append(names.CIM_COMMON)
+            common = "i"
+        body += f"<c:Items>{_items_xml(items, 'h', common, mode)}</c:Items>"
+        if context is None:
+            body += "<c:EndOfSequence></c:EndOfSequence>"
+    body += "</g:EnumerateResponse>"
+    return _envelope(extra, names.response_action(names.Action.ENUMERATE), relates_to, message_id,
+                     resource_uri, body)
+
+
+def pull_response(
+    relates_to: str,
+    message_id: str,
+    resource_uri: str,
+    items: Sequence[EnumItem],
+    context: str | None,
+    *,
+    mode: str | None = None,
+) -> bytes:
+    """PullResponse; ``context=None`` marks the last page (EndOfSequence, no context)."""
+    extra = [names.WSEN, resource_uri]
+    common = None
+    if _items_need_common(items):
+        extra.append(names.CIM_COMMON)
+        common = "i"
+    body = "<g:PullResponse>"
+    if context is not None:
+        body += f"<g:EnumerationContext>{escape(context)}</g:EnumerationContext>"
+    body += f"<g:Items>{_items_xml(items, 'h', common, mode)}</g:Items>"
+    if context is None:
+        body += "<g:EndOfSequence></g:EndOfSequence>"
+    body += "</g:PullResponse>"
+    return _envelope(extra, names.response_action(names.Action.PULL), relates_to, message_id, resource_uri, body)
+
+
+def release_response(relates_to: str, message_id: str, resource_uri: str) -> bytes:
+    return _envelope([], names.response_action(names.Action.RELEASE), relates_to, message_id, resource_uri, "")
+
+
+def method_response(
+    relates_to: str,
+    message_id: str,
+    class_name: str,
+    method: str,
+    return_value: int,
+    outputs: Mapping[str, Value] | None = None,
+) -> bytes:
+    uri = names.resource_uri(class_name)
+    inner = properties_xml("g", (outputs or {}).items(), wsa="b", wsman="c")
+    body = f"<g:{method}_OUTPUT>{inner}<g:ReturnValue>{return_value}</g:ReturnValue></g:{method}_OUTPUT>"
+    return _envelope([uri], f"{uri}/{method}Response", relates_to, message_id, uri, body)
+
+
+_FAULT_NS = (
+    f'xmlns:g="{names.CIMBINDING}" xmlns:f="{names.WSEVT}" xmlns:e="{names.WSMAN}" xmlns:d="{names.WSXF}" '
+    f'xmlns:c="{names.WSEN}" xmlns:b="{names.WSA}" xmlns:a="{names.SOAP_ENV}" xmlns:h="{names.TRUST}" '
+    f'xmlns:i="{names.WSSE}" xmlns:xsi="{names.XSI}"'
+)
+_FAULT_PREFIX = {names.WSA: "b", names.WSMAN: "e", names.WSEN: "c", names.WSXF: "d", names.SOAP_ENV: "a"}
+
+
+def fault_response(relates_to: str, message_id: str, kind: FaultKind, detail: str = "") -> bytes:
+    """A fault envelope in AMT's layout (reversed prefix order, empty Detail when none)."""
+    code = kind.code if kind.code != "MustUnderstand" else "MustUnderstand"
+    sub = "" if kind.namespace == names.SOAP_ENV else (
+        f"<a:Subcode><a:Value>{_FAULT_PREFIX[kind.namespace]}:{kind.subcode}</a:Value></a:Subcode>"
+    )
+    detail_xml = f'<a:Text xml:lang="en-US">{escape(detail)}</a:Text>' if detail else ""
+    text = (
+        f"{_XML_DECL}<a:Envelope {_FAULT_NS}><a:Header><b:To>{names.ANONYMOUS}</b:To>"
+        f"<b:RelatesTo>{escape(relates_to)}</b:RelatesTo>"
+        f'<b:Action a:mustUnderstand="true">{kind.action}</b:Action><b:MessageID>{message_id}</b:MessageID>'
+        f"</a:Header><a:Body><a:Fault><a:Code><a:Value>a:{code}</a:Value>{sub}</a:Code>"
+        f'<a:Reason><a:Text xml:lang="en-US">{escape(kind.reason)}</a:Text></a:Reason>'
+        f"<a:Detail>{detail_xml}</a:Detail></a:Fault></a:Body></a:Envelope>"
+    )
+    return text.encode("utf-8")
+
+
+def identify_response(product_version: str, *, vendor: str = "Intel(r)", profiles: Sequence[str] = ()) -> bytes:
+    """IdentifyResponse as AMT sends it (ProductVersion ``AMT <major>.<minor>``)."""
+    profile_xml = "".join(f"<b:SecurityProfileName>{escape(p)}</b:SecurityProfileName>" for p in profiles)
+    text = (
+        f'{_XML_DECL}<a:Envelope xmlns:a="{names.SOAP_ENV}" xmlns:b="{names.WSMID}" xmlns:c="{names.DASH}">'
+        "<a:Header></a:Header><a:Body><b:IdentifyResponse>"
+        f"<b:ProtocolVersion>{names.WSMAN_PROTOCOL_VERSION}</b:ProtocolVersion>"
+        f"<b:ProductVendor>{escape(vendor)}</b:ProductVendor>"
+        f"<b:ProductVersion>{escape(product_version)}</b:ProductVersion>"
+        "<c:DASHVersion>1.0.0</c:DASHVersion>"
+        f"<b:SecurityProfiles>{profile_xml}</b:SecurityProfiles>"
+        "</b:IdentifyResponse></a:Body></a:Envelope>"
+    )
+    return text.encode("utf-8")
+
+
+# ------------------------------------------------------------------------------------------------
+# Client side: parse what the device sends.
+
+
+class ResponseError(ValueError):
+    """A well-formed document that is not the WS-Man response expected."""
+
+
+def _local(tag: object) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+@dataclass(frozen=True)
+class MethodOutput:
+    """A method's ``ReturnValue`` and its other output parameters."""
+
+    return_value: int
+    outputs: dict[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnumerationPage:
+    """What one EnumerateResponse or PullResponse carried."""
+
+    context: str | None
+    items: list[EnumItem]
+    end_of_sequence: bool
+
+
+@dataclass
+class Response:
+    """A parsed response envelope: headers, the Body's payload, or a fault."""
+
+    action: str
+    relates_to: str
+    message_id: str
+    resource_uri: str | None
+    payload: etree._Element | None
+    fault: Fault | None = None
+
+    def _require_payload(self, local: str | None = None) -> etree._Element:
+        if self.payload is None:
+            raise ResponseError(f"the response body is empty (action {self.action or 'unknown'})")
+        if local is not None and _local(self.payload.tag) != local:
+            raise ResponseError(f"expected {local} in the response body, got {_local(self.payload.tag)}")
+        return self.payload
+
+    def instance(self) -> CimInstance:
+        return parse_instance(self._require_payload())
+
+    def created(self) -> EndpointReference:
+        return parse_epr(self._require_payload("ResourceCreated"))
+
+    def enumeration(self) -> EnumerationPage:
+        payload = self._require_payload()
+        if _local(payload.tag) not in ("EnumerateResponse", "PullResponse"):
+            raise ResponseError(f"expected an enumeration response, got {_local(payload.tag)}")
+        context: str | None = None
+        items: list[EnumItem] = []
+        end = False
+        for child in payload:
+            local = _local(child.tag)
+            if local == "EnumerationContext":
+                context = (child.text or "").strip() or None
+            elif local == "Items":
+                items.extend(_parse_item(item) for item in child if isinstance(item.tag, str))
+            elif local == "EndOfSequence":
+                end = True
+        if end:
+            context = None
+        return EnumerationPage(context=context, items=items, end_of_sequence=end)
+
+    def method_output(self) -> MethodOutput:
+        payload = self._require_payload()
+        if not _local(payload.tag).endswith("_OUTPUT"):
+            raise ResponseError(f"expected a method _OUTPUT body, got {_local(payload.tag)}")
+        outputs: dict[str, Value] = {}
+        return_value: int | None = None
+        for child in payload:
+            local = _local(child.tag)
+            if local == "ReturnValue":
+                try:
+                    return_value = int((child.text or "").strip())
+                except ValueError:
+                    raise ResponseError(f"ReturnValue is not an integer: {child.text!r}") from None
+            elif any(_local(c.tag) == "ReferenceParameters" for c in child):
+                outputs[local] = parse_epr(child)
+            else:
+                outputs[local] = (child.text or "").strip()
+        if return_value is None:
+            raise ResponseError("the method response has no ReturnValue")
+        return MethodOutput(return_value=return_value, outputs=outputs)
+
+
+def _parse_item(element: etree._Element) -> EnumItem:
+    local = _local(element.tag)
+    if local == "EndpointReference":
+        return EnumItem(epr=parse_epr(element))
+    if local == "Item":
+        instance = epr = None
+        for child in element:
+            if _local(child.tag) == "EndpointReference":
+                epr = parse_epr(child)
+            elif isinstance(child.tag, str):
+                instance = parse_instance(child)
+        return EnumItem(instance=instance, epr=epr)
+    return EnumItem(instance=parse_instance(element))
+
+
+def parse_response(data: bytes) -> Response:
+    """Parse a response envelope. A SOAP fault is returned in ``Response.fault``, not raised.
+
+    Raises :class:`~amtkit.wsman.xmlsafe.XMLInputError` for unacceptable XML and
+    :class:`ResponseError` for XML that is not a SOAP 1.2 envelope.
+    """
+    root = parse_xml(data)
+    if root.tag != f"{{{names.SOAP_ENV}}}Envelope":
+        raise ResponseError(f"not a SOAP 1.2 envelope (root element {_local(root.tag)})")
+    action = relates_to = message_id = ""
+    resource_uri: str | None = None
+    payload: etree._Element | None = None
+    for part in root:
+        if part.tag == f"{{{names.SOAP_ENV}}}Header":
+            for header in part:
+                local = _local(header.tag)
+                text = (header.text or "").strip()
+                if local == "Action":
+                    action = text
+                elif local == "RelatesTo":
+                    relates_to = text
+                elif local == "MessageID":
+                    message_id = text
+                elif local == "ResourceURI":
+                    resource_uri = text
+        elif part.tag == f"{{{names.SOAP_ENV}}}Body":
+            payload = next((c for c in part if isinstance(c.tag, str)), None)
+    fault = None
+    if payload is not None and payload.tag == f"{{{names.SOAP_ENV}}}Fault":
+        fault = parse_fault(payload, action)
+    return Response(action, relates_to, message_id, resource_uri, payload, fault)
+
+
+@dataclass(frozen=True)
+class IdentifyResult:
+    """What WS-Man Identify tells without credentials."""
+
+    protocol_version: str
+    product_vendor: str
+    product_version: str
+    dash_version: str | None
+    security_profiles: tuple[str, ...]
+
+    @property
+    def amt_version(self) -> str | None:
+        """``"11.8"`` from ``"AMT 11.8"``; None when the product is not AMT."""
+        text = self.product_version.strip()
+        if text.upper().startswith("AMT"):
+            return text[3:].strip() or None
+        return None
+
+
+def parse_identify(data: bytes) -> IdentifyResult:
+    response = parse_response(data)
+    if response.fault is not None:
+        raise ResponseError(f"Identify answered with a fault: {response.fault.reason}")
+    payload = response._require_payload("IdentifyResponse")
+    fields: dict[str, str] = {}
+    profiles: list[str] = []
+    for child in payload:
+        local = _local(child.tag)
+        if local == "SecurityProfiles":
+            profiles = [(p.text or "").strip() for p in child if _local(p.tag) == "SecurityProfileName"]
+        else:
+            fields[local] = (child.text or "").strip()
+    return IdentifyResult(
+        protocol_version=fields.get("ProtocolVersion", ""),
+        product_vendor=fields.get("ProductVendor", ""),
+        product_version=fields.get("ProductVersion", ""),
+        dash_version=fields.get("DASHVersion"),
+        security_profiles=tuple(profiles),
+    )
+
+

@@ -1,0 +1,164 @@
+"""Property types of the CIM/AMT/IPS classes amtkit speaks (from the DMTF/Intel MOF files).
+
+The wire carries only text; this table says how to read it. It is the one schema shared by
+the client (to type what it parses) and the simulator (to validate Puts and order output).
+A property not listed is a string; a class not listed has only string properties.
+
+Spelling: ``"bool"``, ``"int"``, ``"str"``, ``"datetime"``, ``"ref"`` (endpoint reference),
+each with ``[]`` for arrays.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["CLASS_SCHEMAS", "KEYS", "PropertyType", "PropType", "property_type", "register"]
+
+
+class PropertyType(enum.Enum):
+    STR = "str"
+    INT = "int"
+    BOOL = "bool"
+    DATETIME = "datetime"
+    REF = "ref"
+
+
+@dataclass(frozen=True)
+class PropType:
+    kind: PropertyType
+    array: bool = False
+
+
+CLASS_SCHEMAS: dict[str, dict[str, str]] = {
+    "CIM_SoftwareIdentity": {"IsEntity": "bool"},
+    "CIM_ComputerSystem": {
+        "EnabledState": "int", "RequestedState": "int", "HealthState": "int", "OperationalStatus": "int[]",
+        "Dedicated": "int[]", "PowerManagementCapabilities": "int[]", "EnabledDefault": "int",
+    },
+    "CIM_AssociatedPowerManagementService": {
+        "PowerState": "int", "AvailableRequestedPowerStates": "int[]", "RequestedPowerState": "int",
+        "PowerOnTime": "datetime", "ServiceProvided": "ref", "UserOfService": "ref",
+    },
+    "CIM_PowerManagementService": {"EnabledState": "int", "RequestedState": "int", "EnabledDefault": "int"},
+    "CIM_PowerManagementCapabilities": {"PowerStatesSupported": "int[]", "PowerChangeCapabilities": "int[]"},
+    "CIM_ServiceAvailableToElement": {"ServiceProvided": "ref", "UserOfService": "ref"},
+    "AMT_GeneralSettings": {
+        "AMTNetworkEnabled": "int", "DDNSPeriodicUpdateInterval": "int", "DDNSTTL": "int",
+        "DDNSUpdateByDHCPServerEnabled": "bool", "DDNSUpdateEnabled": "bool", "DHCPv6ConfigurationTimeout": "int",
+        "IdleWakeTimeout": "int", "NetworkInterfaceEnabled": "bool", "PingResponseEnabled": "bool",
+        "PowerSource": "int", "PreferredAddressFamily": "int", "PresenceNotificationInterval": "int",
+        "PrivacyLevel": "int", "RmcpPingResponseEnabled": "bool", "SharedFQDN": "bool", "WsmanOnlyMode": "bool",
+        "ThunderboltDockEnabled": "int", "AMTAuthenticate": "int",
+    },
+    "AMT_SetupAndConfigurationService": {
+        "EnabledState": "int", "RequestedState": "int", "PasswordModel": "int", "ProvisioningMode": "int",
+        "ProvisioningState": "int", "ZeroTouchConfigurationEnabled": "bool", "ProvisioningServerOTP": "str",
+    },
+    "AMT_EthernetPortSettings": {
+        "DHCPEnabled": "bool", "IpSyncEnabled": "bool", "LinkIsUp": "bool", "SharedDynamicIP": "bool",
+        "SharedMAC": "bool", "SharedStaticIp": "bool", "LinkPolicy": "int[]", "LinkPreference": "int",
+        "LinkControl": "int", "PhysicalConnectionType": "int", "ConsoleTcpMaxRetransmissions": "int",
+        "WLANLinkProtectionLevel": "int", "PhysicalNicMedium": "int",
+    },
+    "AMT_BootSettingData": {
+        "BIOSPause": "bool", "BIOSSetup": "bool", "BootMediaIndex": "int", "ConfigurationDataReset": "bool",
+        "EnforceSecureBoot": "bool", "FirmwareVerbosity": "int", "ForcedProgressEvents": "bool",
+        "IDERBootDevice": "int", "LockKeyboard": "bool", "LockPowerButton": "bool", "LockResetButton": "bool",
+        "LockSleepButton": "bool", "OwningEntity": "str", "ReflashBIOS": "bool", "SecureErase": "bool",
+        "UseIDER": "bool", "UseSOL": "bool", "UseSafeMode": "bool", "UserPasswordBypass": "bool",
+        "BootguardStatus": "int", "OptionsCleared": "bool", "WinREBootEnabled": "bool", "UEFILocalPBABootEnabled": "bool",
+        "UEFIHTTPSBootEnabled": "bool", "SecureBootControlEnabled": "bool", "RPEEnabled": "bool",
+        "PlatformErase": "bool", "EnableHTTPSBoot": "bool", "EnableSecureErase": "bool",
+    },
+    "AMT_BootCapabilities": {
+        "BIOSPause": "bool", "BIOSReflash": "bool", "BIOSSecureBoot": "bool", "BIOSSetup": "bool",
+        "ConfigurationDataReset": "bool", "ForceCDorDVDBoot": "bool", "ForceDiagnosticBoot": "bool",
+        "ForceHardDriveBoot": "bool", "ForceHardDriveSafeModeBoot": "bool", "ForcePXEBoot": "bool",
+        "ForcedProgressEvents": "bool", "IDER": "bool", "KeyboardLock": "bool", "PowerButtonLock": "bool",
+        "ResetButtonLock": "bool", "SOL": "bool", "SecureErase": "bool", "SleepButtonLock": "bool",
+        "UserPasswordBypass": "bool", "VerbosityQuiet": "bool", "VerbosityScreenBlank": "bool",
+        "VerbosityVerbose": "bool",
+    },
+    "AMT_RedirectionService": {"EnabledState": "int", "ListenerEnabled": "bool", "AccessLog": "str[]"},
+    "CIM_BootConfigSetting": {},
+    "CIM_BootSourceSetting": {"FailThroughSupported": "int"},
+    "CIM_BootService": {"EnabledState": "int", "RequestedState": "int", "OperationalStatus": "int[]"},
+    "CIM_EthernetPort": {"EnabledState": "int", "RequestedState": "int", "LinkTechnology": "int", "PortType": "int"},
+    "AMT_IPHeadersFilter": {
+        "ActionEventOnMatch": "bool", "FilterDirection": "int", "FilterProfile": "int", "FilterProfileData": "int",
+        "HdrDestPortEnd": "int", "HdrDestPortStart": "int", "HdrIPVersion": "int", "HdrProtocolID": "int",
+        "HdrSrcPortEnd": "int", "HdrSrcPortStart": "int", "HdrDestPort": "int", "HdrSrcPort": "int",
+        "HdrDestAddress": "str", "HdrDestMask": "str", "HdrSrcAddress": "str", "HdrSrcMask": "str",
+    },
+    "AMT_Hdr8021Filter": {
+        "ActionEventOnMatch": "bool", "FilterDirection": "int", "FilterProfile": "int", "FilterProfileData": "int",
+        "HdrProtocolID8021": "int", "HdrPriorityValue8021": "int", "HdrVlanID8021": "int", "PriorityValue": "int",
+    },
+    "AMT_SystemDefensePolicy": {
+        "PolicyPrecedence": "int", "AntiSpoofingSupport": "int", "RxDefaultCount": "bool", "RxDefaultDrop": "bool",
+        "RxDefaultMatchEvent": "bool", "TxDefaultCount": "bool", "TxDefaultDrop": "bool", "TxDefaultMatchEvent": "bool",
+        "FilterCreationHandles": "int[]", "Filters": "ref[]", "Enabled": "bool", "PolicyTimeout": "int",
+    },
+    "AMT_NetworkPortSystemDefensePolicy": {"Antecedent": "ref", "Dependent": "ref", "Enabled": "bool"},
+    "AMT_ActiveFilterStatistics": {"ActivationTime": "datetime", "LastResetTime": "datetime", "ReadCount": "int"},
+    "CIM_Processor": {
+        "CPUStatus": "int", "CurrentClockSpeed": "int", "MaxClockSpeed": "int", "ExternalBusClockSpeed": "int",
+        "HealthState": "int", "OperationalStatus": "int[]", "UpgradeMethod": "int", "EnabledState": "int",
+        "RequestedState": "int", "Family": "int", "Stepping": "str",
+    },
+    "CIM_PhysicalMemory": {
+        "Capacity": "int", "Speed": "int", "MemoryType": "int", "FormFactor": "int", "BankLabel": "str",
+        "ConfiguredMemoryClockSpeed": "int", "IsSpeedInMhz": "bool", "MaxMemorySpeed": "int", "HealthState": "int",
+        "OperationalStatus": "int[]", "PackageType": "int",
+    },
+    "CIM_Chassis": {"ChassisPackageType": "int", "PackageType": "int", "OperationalStatus": "int[]", "CanBeFRUed": "bool"},
+    "CIM_Card": {"PackageType": "int", "OperationalStatus": "int[]", "CanBeFRUed": "bool", "HostingBoard": "bool"},
+    "CIM_BIOSElement": {
+        "PrimaryBIOS": "bool", "ReleaseDate": "datetime", "OperationalStatus": "int[]", "SoftwareElementState": "int",
+        "TargetOperatingSystem": "int", "HealthState": "int",
+    },
+    "CIM_ComputerSystemPackage": {"Antecedent": "ref", "Dependent": "ref"},
+    "CIM_KVMRedirectionSAP": {"EnabledState": "int", "RequestedState": "int", "KVMProtocol": "int"},
+}
+
+#: Key properties (selectors) of each class, where amtkit needs them.
+KEYS: dict[str, tuple[str, ...]] = {
+    "CIM_SoftwareIdentity": ("InstanceID",),
+    "CIM_ComputerSystem": ("CreationClassName", "Name"),
+    "CIM_PowerManagementService": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    "AMT_GeneralSettings": ("InstanceID",),
+    "AMT_SetupAndConfigurationService": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    "AMT_EthernetPortSettings": ("InstanceID",),
+    "AMT_BootSettingData": ("InstanceID",),
+    "AMT_BootCapabilities": ("InstanceID",),
+    "AMT_RedirectionService": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    "CIM_BootService": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    "CIM_BootConfigSetting": ("InstanceID",),
+    "CIM_BootSourceSetting": ("InstanceID",),
+    "AMT_IPHeadersFilter": ("InstanceID",),
+    "AMT_Hdr8021Filter": ("InstanceID",),
+    "AMT_SystemDefensePolicy": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    "CIM_EthernetPort": ("CreationClassName", "DeviceID", "SystemCreationClassName", "SystemName"),
+}
+
+
+def register(class_name: str, properties: dict[str, str], keys: tuple[str, ...] | None = None) -> None:
+    """Add or extend a class's schema (feature modules call this for classes of their own)."""
+    CLASS_SCHEMAS.setdefault(class_name, {}).update(properties)
+    if keys is not None:
+        KEYS[class_name] = keys
+    property_type.cache_clear()
+
+
+_STRING = PropType(PropertyType.STR)
+
+
+@lru_cache(maxsize=4096)
+def property_type(class_name: str, prop: str) -> PropType:
+    spelled = CLASS_SCHEMAS.get(class_name, {}).get(prop)
+    if spelled is None:
+        return _STRING
+    array = spelled.endswith("[]")
+    return PropType(PropertyType(spelled.removesuffix("[]")), array)

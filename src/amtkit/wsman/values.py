@@ -1,0 +1,202 @@
+"""CIM values on the wire: instances, endpoint references, and typed property values.
+
+XML carries every property as text. :mod:`amtkit.wsman.schema` says which properties are
+booleans, integers, datetimes, references or arrays; :func:`parse_instance` applies it, and
+:func:`to_text` turns Python values back into AMT's text forms (``true``/``false``, decimal).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+from lxml import etree
+
+from . import names
+from .schema import PropertyType, property_type
+
+__all__ = ["CimInstance", "EndpointReference", "Selector", "parse_selector_set", "Value", "parse_instance", "parse_epr", "to_text", "from_text"]
+
+
+@dataclass(frozen=True)
+class EndpointReference:
+    """A WS-Addressing reference to one CIM instance: its class URI and selector set."""
+
+    resource_uri: str
+    selectors: Mapping[str, Selector] = field(default_factory=dict)
+    address: str = names.ANONYMOUS
+
+    @property
+    def class_name(self) -> str:
+        return names.class_name_of(self.resource_uri)
+
+    def __hash__(self) -> int:
+        return hash((self.resource_uri, tuple(sorted((k, str(v)) for k, v in self.selectors.items()))))
+
+
+Selector = Union[str, "EndpointReference"]
+
+
+Scalar = Union[str, int, bool, _dt.datetime, EndpointReference, None]
+Value = Union[Scalar, list[Scalar]]
+
+
+@dataclass
+class CimInstance(Mapping[str, Value]):
+    """One CIM object: its class name and properties (typed per :mod:`amtkit.wsman.schema`).
+
+    Behaves as a read-only mapping of property name to value; ``properties`` is the dict
+    to change before a Put.
+    """
+
+    class_name: str
+    properties: dict[str, Value] = field(default_factory=dict)
+
+    @property
+    def resource_uri(self) -> str:
+        return names.resource_uri(self.class_name)
+
+    def __getitem__(self, key: str) -> Value:
+        return self.properties[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.properties)
+
+    def __len__(self) -> int:
+        return len(self.properties)
+
+
+def _local(tag: object) -> str:
+    text = str(tag)
+    return text.rsplit("}", 1)[-1]
+
+
+def parse_datetime(text: str) -> _dt.datetime:
+    """xs:dateTime as AMT writes it (``2024-01-02T03:04:05Z``, offsets, or none)."""
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    return _dt.datetime.fromisoformat(value)
+
+
+def from_text(text: str, kind: PropertyType) -> Scalar:
+    """Convert one property's text by its schema type; unparseable text stays a string."""
+    if kind is PropertyType.BOOL:
+        lowered = text.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        return text
+    if kind is PropertyType.INT:
+        try:
+            return int(text.strip())
+        except ValueError:
+            return text
+    if kind is PropertyType.DATETIME:
+        try:
+            return parse_datetime(text)
+        except ValueError:
+            return text
+    return text
+
+
+def to_text(value: Scalar) -> str:
+    """The wire text of a Python value: booleans as ``true``/``false``, datetimes ISO 8601 in UTC."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            return value.isoformat() + "Z"
+        return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, EndpointReference):
+        raise TypeError("endpoint references are serialized as elements, not text")
+    return str(value)
+
+
+def parse_epr(element: etree._Element) -> EndpointReference:
+    """Parse an element holding ``Address`` + ``ReferenceParameters`` (any prefixes).
+
+    Selector values may themselves be endpoint references (AMT uses that for association keys).
+    """
+    address = names.ANONYMOUS
+    resource_uri = ""
+    selectors: dict[str, Selector] = {}
+    for child in element:
+        local = _local(child.tag)
+        if local == "Address":
+            address = (child.text or "").strip() or names.ANONYMOUS
+        elif local == "ReferenceParameters":
+            for param in child:
+                plocal = _local(param.tag)
+                if plocal == "ResourceURI":
+                    resource_uri = (param.text or "").strip()
+                elif plocal == "SelectorSet":
+                    selectors.update(parse_selector_set(param))
+    return EndpointReference(resource_uri=resource_uri, selectors=selectors, address=address)
+
+
+def parse_selector_set(element: etree._Element) -> dict[str, Selector]:
+    selectors: dict[str, Selector] = {}
+    for selector in element:
+        if _local(selector.tag) != "Selector":
+            continue
+        nested = next(iter(selector), None)
+        name = str(selector.get("Name", ""))
+        if nested is not None and _local(nested.tag) == "EndpointReference":
+            selectors[name] = parse_epr(nested)
+        else:
+            selectors[name] = (selector.text or "").strip()
+    return selectors
+
+
+def _is_epr(element: etree._Element) -> bool:
+    return any(_local(child.tag) == "ReferenceParameters" for child in element)
+
+
+def _is_nil(element: etree._Element) -> bool:
+    return element.get(f"{{{names.XSI}}}nil", "false").lower() == "true"
+
+
+def parse_value(element: etree._Element, kind: PropertyType) -> Scalar:
+    if _is_nil(element):
+        return None
+    if len(element):
+        first = element[0]
+        if _is_epr(element):
+            return parse_epr(element)
+        if _local(first.tag) in ("Datetime", "Date", "Time", "Interval") and first.text:
+            return from_text(first.text, PropertyType.DATETIME) if _local(first.tag) == "Datetime" else first.text
+    return from_text(element.text or "", kind)
+
+
+def parse_instance(element: etree._Element) -> CimInstance:
+    """Turn a class element (``<g:AMT_GeneralSettings>...``) into a typed :class:`CimInstance`.
+
+    Repeated elements become lists, and so does a single element of an array property.
+    """
+    class_name = _local(element.tag)
+    properties: dict[str, Value] = {}
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        name = _local(child.tag)
+        ptype = property_type(class_name, name)
+        value = parse_value(child, ptype.kind)
+        if name in properties:
+            existing = properties[name]
+            if isinstance(existing, list):
+                existing.append(value)
+            else:
+                properties[name] = [existing, value]
+        elif ptype.array:
+            properties[name] = [value]
+        else:
+            properties[name] = value
+    return CimInstance(class_name=class_name, properties=properties)
