@@ -137,5 +137,5 @@ def parse_fault(fault: etree._Element, action: str = "") -> Fault:
             texts = [t.text or "" for t in child if _local(t.tag) == "Text"]
             reason = texts[0].strip() if texts else ""
         elif local == "Detail":
-            detail = " ".join(t.strip() for t in child.itertext() if t.strip())
+            detail = " ".join(str(t).strip() for t in child.itertext() if str(t).strip())
     return Fault(code=code, subcode=subcode or code, reason=reason, detail=detail, action=action)

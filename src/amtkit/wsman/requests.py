@@ -262,7 +262,7 @@ class Request:
                 value = (child.text or "").strip()
             if name in params:
                 existing = params[name]
-                params[name] = [*existing, value] if isinstance(existing, list) else [existing, value]  # type: ignore[list-item]
+                params[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
             else:
                 params[name] = value
         return params

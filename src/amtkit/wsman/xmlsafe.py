@@ -55,8 +55,7 @@ def parse_xml(data: bytes) -> etree._Element:
         raise MalformedXMLError(f"malformed XML: {error}") from None
     if root is None:
         raise MalformedXMLError("empty XML document")
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype:
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise XMLSecurityError("DOCTYPE declarations are not allowed")
     return root
 

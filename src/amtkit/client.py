@@ -1,0 +1,254 @@
+"""The :class:`Client` users hold: WS-Man operations on one AMT device.
+
+::
+
+    with amtkit.Client("10.0.0.5", username="admin", password="...") as amt:
+        print(amt.identify().product_version)
+        print(amt.power.status().state)
+        amt.power.request("cycle")
+
+Feature areas hang off the client as attributes (``amt.power``, ``amt.defense``, ...), each a
+thin typed mapping of AMT classes built on :meth:`Client.get`, :meth:`Client.put`,
+:meth:`Client.enumerate` and :meth:`Client.invoke`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
+
+from . import exceptions as exc
+from .codes import PTStatus
+from .config import Timeout, TLSConfig
+from .http.digest import Credentials
+from .transport import HTTPReply, Transport
+from .wsman import names
+from .wsman import requests as wsreq
+from .wsman.responses import EnumItem, IdentifyResult, MethodOutput, Response, ResponseError, parse_identify, parse_response
+from .wsman.values import CimInstance, EndpointReference, Selector, Value
+from .wsman.xmlsafe import XMLInputError
+
+if TYPE_CHECKING:
+    from .power import PowerControl
+
+__all__ = ["Client"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_FAULT_CLASSES: dict[str, type[exc.WSManFault]] = {
+    "DestinationUnreachable": exc.DestinationUnreachableFault,
+    "AccessDenied": exc.AccessDeniedFault,
+}
+
+
+class Client:
+    """A WS-Management client for one Intel AMT device.
+
+    Parameters:
+        host: address or name of the device.
+        username, password: digest credentials (``admin`` is AMT's built-in account).
+        port: defaults to 16992, or 16993 with ``tls``.
+        tls: a :class:`TLSConfig` (or ``True`` for verification against the system store).
+        timeout: a :class:`Timeout` or seconds.
+        retries: connection-error retries for idempotent requests (Get, Enumerate, Pull, Identify).
+        operation_timeout: the WS-Man OperationTimeout sent (AMT refuses less than 30 s).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        username: str = "admin",
+        password: str | None = None,
+        port: int | None = None,
+        tls: TLSConfig | bool | None = None,
+        timeout: Timeout | float | None = None,
+        retries: int = 2,
+        operation_timeout: float = wsreq.DEFAULT_OPERATION_TIMEOUT,
+    ) -> None:
+        if operation_timeout < names.MIN_OPERATION_TIMEOUT_SECONDS:
+            raise exc.LocalProtocolError(
+                f"operation_timeout {operation_timeout:g} s is below the {names.MIN_OPERATION_TIMEOUT_SECONDS} s "
+                "AMT accepts", host=host)
+        tls_config = TLSConfig() if tls is True else (tls or None)
+        if isinstance(timeout, (int, float)):
+            timeout = Timeout(float(timeout))
+        self.host = host
+        self.username = username
+        self.operation_timeout = operation_timeout
+        credentials = Credentials(username, password) if password is not None else None
+        self.transport = Transport(host, port=port, tls=tls_config, credentials=credentials, timeout=timeout,
+                                   retries=retries)
+
+    def __repr__(self) -> str:
+        return f"Client({self.host!r}, port={self.transport.port}, username={self.username!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # -- feature areas ---------------------------------------------------------------------------
+    @cached_property
+    def power(self) -> PowerControl:
+        from .power import PowerControl
+
+        return PowerControl(self)
+
+    # -- intrinsic operations --------------------------------------------------------------------
+    def identify(self) -> IdentifyResult:
+        """WS-Man Identify, sent without credentials as AMT allows."""
+        reply = self.transport.post(wsreq.build_identify(), idempotent=True, authenticate=False)
+        if reply.status == 401 and self.transport.credentials is not None:
+            reply = self.transport.post(wsreq.build_identify(), idempotent=True)
+        self._check_http(reply, "Identify")
+        try:
+            return parse_identify(reply.body)
+        except (XMLInputError, ResponseError) as error:
+            raise exc.NotDetectedError(f"Identify answer is not WS-Management: {error}", host=self.host) from None
+
+    def get(self, class_name: str, selectors: Mapping[str, Selector] | None = None) -> CimInstance:
+        """WS-Transfer Get of one instance (singletons need no selectors)."""
+        uri = names.resource_uri(class_name)
+        response = self._call(self._build(wsreq.build_get, uri, selectors), idempotent=True, resource_uri=uri)
+        return self._parsed(response.instance)
+
+    def put(self, instance: CimInstance, selectors: Mapping[str, Selector] | None = None) -> CimInstance:
+        """WS-Transfer Put of a whole object (AMT refuses partial ones); returns the stored object."""
+        response = self._call(self._build(wsreq.build_put, instance, selectors), idempotent=False,
+                              resource_uri=instance.resource_uri)
+        if response.payload is None:
+            return instance
+        return self._parsed(response.instance)
+
+    def create(self, class_name: str, properties: Mapping[str, Value]) -> EndpointReference:
+        """WS-Transfer Create; returns the reference of the new instance."""
+        response = self._call(self._build(wsreq.build_create, class_name, properties), idempotent=False,
+                              resource_uri=names.resource_uri(class_name))
+        return self._parsed(response.created)
+
+    def delete(self, class_name: str, selectors: Mapping[str, Selector]) -> None:
+        uri = names.resource_uri(class_name)
+        self._call(self._build(wsreq.build_delete, uri, selectors), idempotent=False, resource_uri=uri)
+
+    def delete_epr(self, epr: EndpointReference) -> None:
+        self.delete(epr.resource_uri, dict(epr.selectors))
+
+    def enumerate(self, class_name: str, *, max_elements: int = 100) -> list[CimInstance]:
+        """All instances of a class (optimized Enumerate, then Pull until EndOfSequence)."""
+        return [item.instance for item in self.enumerate_items(class_name, max_elements=max_elements)
+                if item.instance is not None]
+
+    def enumerate_eprs(self, class_name: str) -> list[EndpointReference]:
+        items = self.enumerate_items(class_name, mode=names.ENUM_MODE_EPR)
+        return [item.epr for item in items if item.epr is not None]
+
+    def enumerate_items(self, class_name: str, *, mode: str | None = None, max_elements: int = 100,
+                        optimize: bool = True) -> list[EnumItem]:
+        """Enumerate with a mode (objects, EPRs, or both); Release is sent if a Pull fails midway."""
+        uri = names.resource_uri(class_name)
+        options = wsreq.EnumerateOptions(optimize=optimize, max_elements=max_elements, mode=mode)
+        response = self._call(self._build(wsreq.build_enumerate, uri, options), idempotent=True, resource_uri=uri)
+        page = self._parsed(response.enumeration)
+        items = list(page.items)
+        context = page.context
+        try:
+            while context is not None and not page.end_of_sequence:
+                response = self._call(self._build(wsreq.build_pull, uri, context, max_elements), idempotent=True,
+                                      resource_uri=uri)
+                page = self._parsed(response.enumeration)
+                items.extend(page.items)
+                context = page.context
+        except exc.AMTError:
+            if context is not None:
+                self._release_quietly(uri, context)
+            raise
+        return items
+
+    def _release_quietly(self, uri: str, context: str) -> None:
+        try:
+            self._call(self._build(wsreq.build_release, uri, context), idempotent=True, resource_uri=uri)
+        except exc.AMTError as error:
+            log.debug("Release after a failed Pull also failed: %s", error)
+
+    def invoke(
+        self,
+        class_name: str,
+        method: str,
+        params: Mapping[str, Value] | None = None,
+        selectors: Mapping[str, Selector] | None = None,
+        *,
+        check: bool = True,
+    ) -> MethodOutput:
+        """Call an extrinsic method. With ``check`` a ReturnValue other than 0 raises
+        :class:`~amtkit.exceptions.AMTReturnError` naming the PT_STATUS."""
+        body = self._build(wsreq.build_invoke, class_name, method, params, selectors)
+        response = self._call(body, idempotent=False, resource_uri=names.resource_uri(class_name),
+                              action=names.method_action(class_name, method))
+        output = self._parsed(response.method_output)
+        if check and output.return_value != 0:
+            raise self.return_error(class_name, method, output.return_value)
+        return output
+
+    def return_error(self, class_name: str, method: str, value: int) -> exc.AMTReturnError:
+        status = PTStatus.from_return_value(value)
+        text = f"{class_name}.{method} returned {value} ({PTStatus.describe(status)})"
+        if status in (PTStatus.INVALID_PT_MODE, PTStatus.INVALID_PROVISIONING_STATE):
+            return exc.NotProvisionedError(text, return_value=value, host=self.host, method=method)
+        return exc.AMTReturnError(text, return_value=value, host=self.host, method=method)
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _build(self, builder: Callable[..., bytes], *args: object) -> bytes:
+        try:
+            return builder(*args, operation_timeout=self.operation_timeout)
+        except (TypeError, ValueError) as error:
+            raise exc.LocalProtocolError(f"cannot build the request: {error}", host=self.host) from None
+
+    def _parsed(self, parse: Callable[[], T]) -> T:
+        try:
+            return parse()
+        except (ResponseError, XMLInputError) as error:
+            raise exc.RemoteProtocolError(f"unexpected answer: {error}", host=self.host) from None
+
+    def _call(self, body: bytes, *, idempotent: bool, resource_uri: str | None = None,
+              action: str | None = None) -> Response:
+        reply = self.transport.post(body, idempotent=idempotent)
+        self._check_http(reply, resource_uri or "")
+        try:
+            response = parse_response(reply.body)
+        except (XMLInputError, ResponseError) as error:
+            raise exc.RemoteProtocolError(f"the device sent an unreadable answer: {error}", host=self.host) from None
+        if response.fault is not None:
+            fault = response.fault
+            cls = _FAULT_CLASSES.get(fault.subcode, exc.WSManFault)
+            what = names.class_name_of(resource_uri) if resource_uri else "request"
+            detail = f" ({fault.detail})" if fault.detail else ""
+            raise cls(f"{what}: {fault.subcode}: {fault.reason}{detail}", code=fault.code, subcode=fault.subcode,
+                      reason=fault.reason, detail=fault.detail, host=self.host, resource_uri=resource_uri,
+                      action=action)
+        return response
+
+    def _check_http(self, reply: HTTPReply, what: str) -> None:
+        if reply.status in (200, 400, 500) and reply.body.lstrip()[:1] == b"<":
+            return
+        server = reply.server
+        looks_amt = names.SERVER_HEADER_PREFIX in server or server.strip() == "AMT"
+        if looks_amt:
+            raise exc.RemoteProtocolError(f"HTTP {reply.status} from AMT for {names.class_name_of(what) or what}",
+                                          host=self.host)
+        raise exc.NotDetectedError(
+            f"port {self.transport.port} answered HTTP {reply.status}"
+            + (f" (Server: {server})" if server else "") + ", not Intel AMT WS-Management",
+            host=self.host,
+        )
+
+
+# Re-exports so users need not import the core for the common types.
+__all__ += ["CimInstance", "EndpointReference", "IdentifyResult", "MethodOutput"]

@@ -1,0 +1,54 @@
+"""Connection settings: timeouts and TLS, with readable reprs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["TLSConfig", "Timeout", "normalize_fingerprint"]
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to wait for a TCP connection and for each answer.
+
+    ``Timeout(10)`` sets both; ``Timeout(10, connect=3)`` overrides the connect phase.
+    """
+
+    read: float = 30.0
+    connect: float | None = None
+
+    @property
+    def connect_seconds(self) -> float:
+        return self.connect if self.connect is not None else min(self.read, 5.0)
+
+    def as_requests(self) -> tuple[float, float]:
+        return (self.connect_seconds, self.read)
+
+
+def normalize_fingerprint(text: str) -> str:
+    """``AB:CD:...`` or ``abcd...`` -> 64 lower-case hex digits of a SHA-256 fingerprint."""
+    hexdigits = re.sub(r"[^0-9a-fA-F]", "", text.removeprefix("sha256:").removeprefix("SHA256:")).lower()
+    if len(hexdigits) != 64:
+        raise ValueError(f"a SHA-256 fingerprint has 64 hex digits, got {len(hexdigits)}: {text!r}")
+    return hexdigits
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """How to trust a device's TLS certificate (port 16993).
+
+    Verification is on by default against the system store or ``ca_file``. AMT ships
+    self-signed certificates, so ``pin_sha256`` trusts exactly one certificate by its SHA-256
+    fingerprint instead. ``insecure=True`` turns checking off and must be asked for by name.
+    ``client_cert`` (a PEM path, or ``(cert, key)``) is presented for mutual TLS.
+    """
+
+    ca_file: str | None = None
+    pin_sha256: str | None = None
+    insecure: bool = False
+    client_cert: str | tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pin_sha256 is not None:
+            object.__setattr__(self, "pin_sha256", normalize_fingerprint(self.pin_sha256))

@@ -1,0 +1,247 @@
+"""Every error amtkit raises, as one tree. Each says *why* a call failed, in words a person can act on.
+
+::
+
+    AMTError                      .host .category .hint (and .exit_code for the CLI)
+    ├── TransportError
+    │   ├── UnreachableError      nothing answers (connection refused, no route, DNS)
+    │   ├── ConnectTimeoutError   the TCP connection was not accepted in time
+    │   ├── ReadTimeoutError      connected, but the device did not answer in time
+    │   └── TLSError              handshake failed: .reason verification | pin-mismatch | protocol
+    ├── NotDetectedError          something answered, but it is not Intel AMT
+    ├── AuthenticationError       digest credentials rejected (names host and user, never the password)
+    ├── ProtocolError
+    │   ├── LocalProtocolError    amtkit was asked to send something invalid
+    │   └── RemoteProtocolError   the device sent malformed, hostile or unexpected XML/HTTP
+    ├── WSManFault                a SOAP fault: .code .subcode .reason .detail .amt_status
+    │   ├── DestinationUnreachableFault
+    │   └── AccessDeniedFault
+    ├── AMTReturnError            a method's ReturnValue != 0: .return_value .status (PT_STATUS name)
+    │   └── NotProvisionedError   the device is not provisioned (or in the wrong mode)
+    ├── FeatureUnavailableError   the device does not offer this (e.g. System Defense in client control mode)
+    └── PowerError
+        ├── PowerActionNotSupported   the device does not offer this action now
+        ├── PowerChangeInProgress     a previous change is still under way
+        ├── PowerStateUnknownError    the device cannot tell its power state
+        └── PowerWaitTimeout          the target state was not reached in time
+
+The ``category`` strings are the diagnosis classes reported per host in fleet jobs and by
+``amtkit diagnose``; the CLI maps them to exit codes in one table (:data:`EXIT_CODES`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .codes import PTStatus
+
+__all__ = [
+    "AMTError",
+    "AMTReturnError",
+    "AccessDeniedFault",
+    "AuthenticationError",
+    "ConnectTimeoutError",
+    "DestinationUnreachableFault",
+    "EXIT_CODES",
+    "FeatureUnavailableError",
+    "LocalProtocolError",
+    "NotDetectedError",
+    "NotProvisionedError",
+    "PowerActionNotSupported",
+    "PowerChangeInProgress",
+    "PowerError",
+    "PowerStateUnknownError",
+    "PowerWaitTimeout",
+    "ProtocolError",
+    "ReadTimeoutError",
+    "RemoteProtocolError",
+    "TLSError",
+    "TransportError",
+    "UnreachableError",
+    "WSManFault",
+]
+
+
+class AMTError(Exception):
+    """Base of every amtkit error. ``str(error)`` is the message to show a person."""
+
+    category: ClassVar[str] = "error"
+    default_hint: ClassVar[str] = ""
+
+    def __init__(self, message: str, *, host: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.host = host
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        prefix = f"{self.host}: " if self.host else ""
+        return prefix + self.message
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready description (fleet reports, ``--json``)."""
+        return {"error": type(self).__name__, "category": self.category, "message": self.message,
+                "host": self.host, "hint": self.hint or None}
+
+
+class TransportError(AMTError):
+    category = "unreachable"
+
+
+class UnreachableError(TransportError):
+    default_hint = "check the address, that the machine is on the network, and that ports 16992/16993 are open"
+
+
+class ConnectTimeoutError(TransportError):
+    default_hint = "the host did not accept a connection in time: is it on, on this network, behind a firewall?"
+
+
+class ReadTimeoutError(TransportError):
+    category = "timeout"
+    default_hint = "AMT accepted the connection but did not answer; its management engine may be busy or asleep"
+
+
+class TLSError(TransportError):
+    category = "tls"
+
+    def __init__(self, message: str, *, reason: str, host: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, host=host, hint=hint)
+        self.reason = reason
+        """``verification``, ``pin-mismatch`` or ``protocol``."""
+
+
+class NotDetectedError(AMTError):
+    category = "not-detected"
+    default_hint = "the port answered but not like Intel AMT: check the port, or that AMT is enabled in the MEBx"
+
+
+class AuthenticationError(AMTError):
+    category = "auth-failed"
+    default_hint = ("check the user name and password; after repeated failures AMT locks the account for a while "
+                    "(anti-hammering)")
+
+    def __init__(self, message: str, *, host: str | None = None, username: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, host=host, hint=hint)
+        self.username = username
+
+
+class ProtocolError(AMTError):
+    category = "protocol"
+
+
+class LocalProtocolError(ProtocolError):
+    """amtkit was asked to build something invalid (a bug in the caller's arguments)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The device sent something amtkit cannot accept."""
+
+
+class WSManFault(AMTError):
+    category = "fault"
+
+    def __init__(self, message: str, *, code: str, subcode: str, reason: str, detail: str = "",
+                 host: str | None = None, resource_uri: str | None = None, action: str | None = None) -> None:
+        super().__init__(message, host=host)
+        self.code = code
+        self.subcode = subcode
+        self.reason = reason
+        self.detail = detail
+        self.resource_uri = resource_uri
+        self.action = action
+
+    @property
+    def amt_status(self) -> int | None:
+        marker = "AMT-STATUS"
+        if marker in self.detail:
+            try:
+                return int(self.detail.split(marker, 1)[1].split()[0], 0)
+            except (IndexError, ValueError):
+                return None
+        return None
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data.update(code=self.code, subcode=self.subcode, reason=self.reason, detail=self.detail or None)
+        return data
+
+
+class DestinationUnreachableFault(WSManFault):
+    """AMT's answer for a class with no instance or a feature absent on this SKU."""
+
+    category = "not-available"
+
+
+class AccessDeniedFault(WSManFault):
+    category = "access-denied"
+    default_hint = "the account lacks the realm (permission) this operation needs"
+
+
+class AMTReturnError(AMTError):
+    category = "amt-status"
+
+    def __init__(self, message: str, *, return_value: int, host: str | None = None, method: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, host=host, hint=hint)
+        self.return_value = return_value
+        self.method = method
+
+    @property
+    def status(self) -> str:
+        return PTStatus.describe(PTStatus.from_return_value(self.return_value))
+
+
+class NotProvisionedError(AMTReturnError):
+    category = "not-provisioned"
+    default_hint = "provision the device (ACM or CCM) before managing it"
+
+
+class FeatureUnavailableError(AMTError):
+    category = "not-available"
+
+
+class PowerError(AMTError):
+    category = "power"
+
+
+class PowerActionNotSupported(PowerError):
+    def __init__(self, message: str, *, valid: list[str], host: str | None = None) -> None:
+        super().__init__(message, host=host, hint="valid now: " + (", ".join(valid) or "none"))
+        self.valid = valid
+
+
+class PowerChangeInProgress(PowerError):
+    default_hint = "wait for the previous power change to finish (AMT needs up to ~10 s) and retry"
+
+
+class PowerStateUnknownError(PowerError):
+    category = "power-state-unknown"
+    default_hint = ("AMT reports the host power state as unknown; check the host's power supply, or reset the "
+                    "management engine (remove AC power)")
+
+
+class PowerWaitTimeout(PowerError):
+    category = "timeout"
+
+
+#: Exit codes of the CLI, by category (documented in docs/cli.md).
+EXIT_CODES: dict[str, int] = {
+    "error": 1,
+    "usage": 2,
+    "unreachable": 3,
+    "timeout": 3,
+    "tls": 4,
+    "not-detected": 5,
+    "auth-failed": 6,
+    "not-provisioned": 7,
+    "fault": 8,
+    "access-denied": 8,
+    "not-available": 9,
+    "amt-status": 10,
+    "protocol": 11,
+    "power": 12,
+    "power-state-unknown": 13,
+    "lockout": 14,
+    "partial": 15,
+}

@@ -1,0 +1,159 @@
+"""Power control: read the host's power state, request changes, wait for a state.
+
+AMT classes: ``CIM_AssociatedPowerManagementService`` (the reported ``PowerState`` and the
+``AvailableRequestedPowerStates`` offered now) and ``CIM_PowerManagementService``'s
+``RequestPowerStateChange(PowerState, ManagedElement)``. Codes sent (:class:`PowerAction`) and
+codes read back (:class:`PowerState`) are kept apart on purpose.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import exceptions as exc
+from .codes import PowerAction, PowerState, PTStatus, ReturnValue
+from .wsman import names
+from .wsman.values import EndpointReference
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["PowerControl", "PowerStatus"]
+
+MANAGED_SYSTEM = EndpointReference(names.resource_uri(names.Cls.CIM_ComputerSystem), names.MANAGED_SYSTEM_SELECTORS)
+
+
+@dataclass(frozen=True)
+class PowerStatus:
+    state: PowerState
+    available: tuple[PowerAction | int, ...]
+    """Actions the device offers in this state (raw ints for codes amtkit does not name)."""
+
+    @property
+    def available_names(self) -> list[str]:
+        return [a.cli_name if isinstance(a, PowerAction) else str(a) for a in self.available]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"state": self.state.name.lower(), "state_code": int(self.state), "available": self.available_names}
+
+
+def _action(code: int) -> PowerAction | int:
+    try:
+        return PowerAction(code)
+    except ValueError:
+        return code
+
+
+class PowerControl:
+    """``client.power``: the power feature of one device."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def status(self) -> PowerStatus:
+        """The reported power state and the actions offered now.
+
+        Raises :class:`~amtkit.exceptions.PowerStateUnknownError` when AMT reports state 0 (the
+        console-era "FromState detected as unknown").
+        """
+        instance = self._client.get(names.Cls.CIM_AssociatedPowerManagementService)
+        raw_state = instance.get("PowerState")
+        try:
+            state = PowerState(int(raw_state)) if raw_state not in (None, "") else PowerState.UNKNOWN  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            state = PowerState.UNKNOWN
+        if state in (PowerState.UNKNOWN, PowerState.OTHER):
+            raise exc.PowerStateUnknownError("AMT reports the host power state as unknown", host=self._client.host)
+        offered = instance.get("AvailableRequestedPowerStates") or []
+        codes = offered if isinstance(offered, list) else [offered]
+        available = tuple(_action(int(c)) for c in codes if isinstance(c, int))
+        return PowerStatus(state=state, available=available)
+
+    def state(self) -> PowerState:
+        return self.status().state
+
+    def request(self, action: PowerAction | str | int, *, check_offered: bool = True) -> None:
+        """Request a power change.
+
+        ``action`` is a :class:`PowerAction`, its name (``"cycle"``, ``"off"``...) or a raw code (the
+        escape hatch for codes amtkit does not name). With ``check_offered`` the action is first
+        checked against ``AvailableRequestedPowerStates``.
+        """
+        code = self._code(action)
+        if check_offered:
+            status = self.status()
+            if code not in [int(a) for a in status.available]:
+                name = _action(code)
+                label = name.cli_name if isinstance(name, PowerAction) else str(code)
+                raise exc.PowerActionNotSupported(
+                    f"the device does not offer power action {label!r} while {status.state.name.lower()}",
+                    valid=status.available_names, host=self._client.host)
+        output = self._client.invoke(
+            names.Cls.CIM_PowerManagementService, "RequestPowerStateChange",
+            {"PowerState": code, "ManagedElement": MANAGED_SYSTEM},
+            names.POWER_SERVICE_SELECTORS, check=False)
+        self._raise_for(output.return_value, code)
+
+    def _code(self, action: PowerAction | str | int) -> int:
+        if isinstance(action, PowerAction):
+            return int(action)
+        if isinstance(action, int):
+            return action
+        text = action.strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            return int(PowerAction.from_name(text))
+        except ValueError as error:
+            raise exc.PowerActionNotSupported(str(error), valid=[a.cli_name for a in PowerAction],
+                                              host=self._client.host) from None
+
+    def _raise_for(self, value: int, code: int) -> None:
+        if value == 0:
+            return
+        host = self._client.host
+        if value in (ReturnValue.BUSY, ReturnValue.IN_USE):
+            raise exc.PowerChangeInProgress("a previous power change is still in progress", host=host)
+        if value == ReturnValue.NOT_SUPPORTED or value == ReturnValue.INVALID_STATE_TRANSITION:
+            raise exc.PowerActionNotSupported(f"power action {code} refused in the current state", valid=[],
+                                              host=host)
+        if PTStatus.from_return_value(value) == PTStatus.INVALID_PT_MODE and value >= 32768:
+            raise exc.NotProvisionedError("the device is not provisioned for power control", return_value=value,
+                                          host=host, method="RequestPowerStateChange")
+        raise self._client.return_error(names.Cls.CIM_PowerManagementService, "RequestPowerStateChange", value)
+
+    # Named helpers for the common actions.
+    def on(self) -> None:
+        self.request(PowerAction.ON)
+
+    def off(self, *, graceful: bool = False, hard: bool = False) -> None:
+        if graceful:
+            self.request(PowerAction.OFF_HARD_GRACEFUL if hard else PowerAction.OFF_GRACEFUL)
+        else:
+            self.request(PowerAction.OFF_HARD if hard else PowerAction.OFF)
+
+    def cycle(self, *, graceful: bool = False) -> None:
+        self.request(PowerAction.CYCLE_GRACEFUL if graceful else PowerAction.CYCLE)
+
+    def reset(self, *, graceful: bool = False) -> None:
+        self.request(PowerAction.RESET_GRACEFUL if graceful else PowerAction.RESET)
+
+    def wait_for(self, target: PowerState, *, timeout: float = 60.0, interval: float = 1.0) -> PowerState:
+        """Poll until the device reports ``target``; raise :class:`PowerWaitTimeout` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        last: PowerState | None = None
+        while True:
+            try:
+                last = self.state()
+            except exc.PowerStateUnknownError:
+                last = PowerState.UNKNOWN
+            if last == target:
+                return last
+            if time.monotonic() >= deadline:
+                seen = last.name.lower() if last is not None else "nothing"
+                raise exc.PowerWaitTimeout(
+                    f"power state did not reach {target.name.lower()} within {timeout:g} s (last seen: {seen})",
+                    host=self._client.host)
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
