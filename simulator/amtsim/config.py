@@ -1,0 +1,82 @@
+"""What a simulated device is: version, identity, credentials, initial state, timings, faults.
+
+:func:`amtsim.scenario.load_scenario` fills these from a TOML file; tests build them directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from amtkit.codes import ControlMode, PowerState, ProvisioningState
+
+
+@dataclass
+class Timing:
+    """Seconds the device takes; 0 makes changes immediate (handy in tests)."""
+
+    power_transition: float = 0.5
+    """A plain on/off/sleep transition."""
+    power_off_phase: float = 0.5
+    """How long cycle and reset stay off before coming back on."""
+    nonce_lifetime: float = 300.0
+    """After this a digest nonce is answered with ``stale=true``."""
+    enumeration_context_lifetime: float = 120.0
+    lockout_threshold: int = 5
+    """Consecutive failed logins of one user before anti-hammering locks the account."""
+    lockout_seconds: float = 30.0
+
+
+@dataclass
+class Faults:
+    """Fault injection: each switch makes the device misbehave the way real AMT sometimes does."""
+
+    power_state_unknown: bool = False
+    """Report PowerState 0 and fail every power action (the classic console failure)."""
+    response_delay: float = 0.0
+    """Seconds to wait before answering each WS-Man request."""
+    drop_connections: int = 0
+    """Close this many next connections without answering (AMT dropping connections)."""
+    internal_error_classes: list[str] = field(default_factory=list)
+    """Classes whose intrinsic operations fail with InternalError AMT-STATUS 1."""
+    amt_disabled: bool = False
+    """AMT switched off in the MEBx: no listeners at all."""
+
+
+@dataclass
+class DeviceConfig:
+    """One simulated machine."""
+
+    name: str = "amt-device"
+    address: str = "127.0.0.1"
+    http_port: int = 16992
+    tls_port: int | None = 16993
+    redirection_port: int | None = None
+    rmcp_port: int | None = None
+    amt_version: str = "16.1.25"
+    build_number: str = "2021"
+    sku: str = "16392"
+    guid: str = field(default_factory=lambda: str(uuid.uuid4()).upper())
+    hostname: str = "amt-device"
+    domain: str = ""
+    username: str = "admin"
+    password: str = "P@ssw0rd"
+    extra_users: dict[str, str] = field(default_factory=dict)
+    provisioning_state: ProvisioningState = ProvisioningState.POST
+    control_mode: ControlMode = ControlMode.ADMIN
+    power_state: PowerState = PowerState.ON
+    sleep_supported: bool = True
+    """Whether sleep and hibernate are offered (desktops without S3/S4 support say no)."""
+    mac_address: str = ""
+    timing: Timing = field(default_factory=Timing)
+    faults: Faults = field(default_factory=Faults)
+
+    @property
+    def major_minor(self) -> str:
+        parts = self.amt_version.split(".")
+        return ".".join(parts[:2])
+
+    @property
+    def realm(self) -> str:
+        """``Digest:`` + 32 upper-case hex, stable per device (derived from its GUID)."""
+        return "Digest:" + uuid.UUID(self.guid).hex.upper()

@@ -1,0 +1,111 @@
+"""One simulated machine: its backends, its clock, its counters.
+
+Everything a test may want to read or change is reachable from :class:`SimulatedDevice`:
+``device.power.force_state(...)``, ``device.faults.power_state_unknown = True``,
+``device.stats.http_requests``. Access from another thread goes through ``device.lock``
+(the control API in :mod:`amtsim.control` does this for you).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from amtkit.wsman.responses import EnumItem, amt_message_id
+
+from .backends.accounts import Accounts
+from .backends.general import GeneralBackend
+from .backends.power import PowerBackend
+from .config import DeviceConfig
+
+MAX_ENUMERATION_CONTEXTS = 32
+
+
+@dataclass
+class Stats:
+    http_requests: int = 0
+    """Every HTTP request received (a 401 round trip counts)."""
+    wsman_requests: int = 0
+    """Requests that passed authentication and reached a handler (plus Identify)."""
+    auth_challenges: int = 0
+    auth_failures: int = 0
+    connections: int = 0
+
+
+@dataclass
+class EnumerationState:
+    resource_uri: str
+    items: list[EnumItem]
+    mode: str | None
+    expires_at: float
+    position: int = 0
+
+
+@dataclass
+class SimulatedDevice:
+    config: DeviceConfig
+    clock: Callable[[], float] = time.monotonic
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    stats: Stats = field(default_factory=Stats)
+    extensions: dict[str, object] = field(default_factory=dict)
+    """Backends of later services (defense, boot, redirection) keyed by service name."""
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        self.faults = cfg.faults
+        self.general = GeneralBackend(
+            amt_version=cfg.amt_version, build_number=cfg.build_number, sku=cfg.sku, guid=cfg.guid,
+            hostname=cfg.hostname, domain=cfg.domain, realm=cfg.realm,
+            provisioning_state=cfg.provisioning_state, control_mode=cfg.control_mode,
+        )
+        self.power = PowerBackend(
+            state=cfg.power_state, transition_seconds=cfg.timing.power_transition,
+            off_phase_seconds=cfg.timing.power_off_phase, sleep_supported=cfg.sleep_supported,
+            state_unknown=cfg.faults.power_state_unknown, clock=self.clock,
+        )
+        self.accounts = Accounts(
+            cfg.realm, {cfg.username: cfg.password, **cfg.extra_users},
+            nonce_lifetime=cfg.timing.nonce_lifetime, lockout_threshold=cfg.timing.lockout_threshold,
+            lockout_seconds=cfg.timing.lockout_seconds, clock=self.clock,
+        )
+        self._message_counter = itertools.count(random.randrange(0x1000, 0x100000))
+        self._context_counter = itertools.count(random.randrange(0x10, 0xFFFF))
+        self.enumerations: OrderedDict[str, EnumerationState] = OrderedDict()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def address(self) -> str:
+        return self.config.address
+
+    def next_message_id(self) -> str:
+        return amt_message_id(next(self._message_counter))
+
+    def open_enumeration(self, resource_uri: str, items: list[EnumItem], mode: str | None) -> str:
+        """Keep the items of an enumeration; AMT's context ids look like ``5E1A0000-0000-...``."""
+        context = f"{next(self._context_counter) & 0xFFFFFFFF:08X}-0000-0000-0000-000000000000"
+        expires = self.clock() + self.config.timing.enumeration_context_lifetime
+        self.enumerations[context] = EnumerationState(resource_uri, items, mode, expires)
+        while len(self.enumerations) > MAX_ENUMERATION_CONTEXTS:
+            self.enumerations.popitem(last=False)
+        return context
+
+    def take_enumeration(self, context: str) -> EnumerationState | None:
+        state = self.enumerations.get(context)
+        if state is None:
+            return None
+        if state.expires_at < self.clock():
+            del self.enumerations[context]
+            return None
+        return state
+
+    def sync_faults(self) -> None:
+        """Apply fault switches changed at run time to the backends that mirror them."""
+        self.power.state_unknown = self.faults.power_state_unknown

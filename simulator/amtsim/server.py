@@ -1,0 +1,282 @@
+"""The simulator's network side: asyncio listeners for every device, in one process.
+
+Each device listens on its own address (one machine per ``127.x.y.z`` is the usual fleet
+layout) on HTTP 16992 and TLS 16993 or any ports given (0 picks a free one). One event loop
+serves them all; :class:`Simulator` runs it in a background thread for tests, or in the
+foreground for the ``amtkit-sim`` command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from amtkit.codes import ProvisioningState
+from amtkit.http.digest import format_challenge
+from amtkit.wsman import names
+
+from . import httpwire
+from .backends.accounts import Verdict
+from .config import DeviceConfig
+from .device import SimulatedDevice
+from .dispatch import dispatch_wsman, try_identify
+from .tlscert import CertificateFiles, ensure_certificate
+
+__all__ = ["Simulator"]
+
+log = logging.getLogger(__name__)
+
+
+def _server_header(device: SimulatedDevice) -> str:
+    return f"{names.SERVER_HEADER_PREFIX} {device.config.amt_version}"
+
+
+class WSManProtocol(asyncio.Protocol):
+    """One client connection to one device's WS-Man port."""
+
+    def __init__(self, device: SimulatedDevice) -> None:
+        self.device = device
+        self.reader = httpwire.RequestReader()
+        self.transport: asyncio.Transport | None = None
+        self.server = _server_header(device)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        with self.device.lock:
+            self.device.stats.connections += 1
+            if self.device.faults.drop_connections > 0:
+                self.device.faults.drop_connections -= 1
+                transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        try:
+            requests = self.reader.feed(data)
+        except httpwire.HTTPParseError as error:
+            transport.write(httpwire.simple_reply(error.status, self.server, str(error).encode(), close=True))
+            transport.close()
+            return
+        for request in requests:
+            reply, close = self.handle(request)
+            delay = self.device.faults.response_delay
+            if delay > 0:
+                asyncio.get_running_loop().call_later(delay, self._send, reply, close or not request.keep_alive)
+            else:
+                self._send(reply, close or not request.keep_alive)
+            if close:
+                break
+
+    def _send(self, reply: bytes, close: bool) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(reply)
+        if close:
+            transport.close()
+
+    def handle(self, request: httpwire.HTTPRequest) -> tuple[bytes, bool]:
+        device = self.device
+        with device.lock:
+            device.stats.http_requests += 1
+            if request.method == "GET":
+                return self._get(request), False
+            if request.method != "POST":
+                return httpwire.simple_reply(405, self.server, close=True), True
+            if request.target.split("?", 1)[0] != "/wsman":
+                return httpwire.simple_reply(404, self.server, b"Not Found", close=True), True
+            authorization = request.headers.get("authorization")
+            if authorization is None:
+                identified = try_identify(request.body, device)
+                if identified is not None:
+                    device.stats.wsman_requests += 1
+                    return httpwire.soap_reply(identified.status, identified.body, self.server), False
+            if device.general.provisioning_state != ProvisioningState.POST:
+                # Not provisioned: no account exists yet, so nothing authenticates.
+                return self._challenge(stale=False), True
+            verdict, _user = device.accounts.verify(authorization, request.method)
+            if verdict is not Verdict.OK:
+                if verdict is Verdict.DENIED:
+                    device.stats.auth_failures += 1
+                return self._challenge(stale=verdict is Verdict.STALE), True
+            device.stats.wsman_requests += 1
+            device.sync_faults()
+            reply = dispatch_wsman(device, request.body)
+            return httpwire.soap_reply(reply.status, reply.body, self.server, close=reply.close), reply.close
+
+    def _challenge(self, *, stale: bool) -> bytes:
+        self.device.stats.auth_challenges += 1
+        challenge = format_challenge(self.device.accounts.realm, self.device.accounts.new_nonce(), stale=stale)
+        return httpwire.unauthorized_reply(challenge, self.server)
+
+    def _get(self, request: httpwire.HTTPRequest) -> bytes:
+        path = request.target.split("?", 1)[0]
+        if path == "/":
+            return httpwire.simple_reply(303, self.server, extra="Location: /logon.htm\r\n")
+        if path in ("/logon.htm", "/index.htm"):
+            return httpwire.simple_reply(200, self.server, self._status_page())
+        return httpwire.simple_reply(404, self.server, b"Not Found")
+
+    def _status_page(self) -> bytes:
+        general = self.device.general
+        state = general.provisioning_state.name.lower()
+        return (
+            "<html><head><title>Intel&reg; Active Management Technology</title></head><body>"
+            f"<h1>Intel&reg; Active Management Technology {self.device.config.amt_version}</h1>"
+            f"<p>Simulated by amtsim. Host: {general.hostname}. Provisioning: {state}.</p>"
+            "<p>Log on to manage this system.</p></body></html>"
+        ).encode()
+
+
+class Simulator:
+    """Many simulated AMT devices served by one event loop.
+
+    ::
+
+        with Simulator() as sim:
+            device = sim.add_device(DeviceConfig(http_port=0))
+            ...  # talk to device.address:device.config.http_port
+
+    ``cert_dir`` holds the TLS certificate (generated on first use, then kept).
+    """
+
+    def __init__(self, *, cert_dir: Path | None = None, certificate: CertificateFiles | None = None) -> None:
+        self.devices: list[SimulatedDevice] = []
+        self._cert_dir = cert_dir
+        self._certificate = certificate
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._servers: dict[str, list[asyncio.AbstractServer]] = {}
+        self._extra_starters: list[Callable[[SimulatedDevice], object]] = []
+        _raise_fd_limit()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def certificate(self) -> CertificateFiles:
+        if self._certificate is None:
+            self._certificate = ensure_certificate(self._cert_dir)
+        return self._certificate
+
+    def start(self) -> Simulator:
+        """Run the event loop in a background thread (for tests and embedding)."""
+        if self._loop is not None:
+            return self
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="amtsim", daemon=True)
+        self._thread.start()
+        ready.wait()
+        for device in self.devices:
+            self._run(self._start_device(device))
+        return self
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        self._run(self._close_all())
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _run(self, coroutine: object) -> object:
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        return future.result(timeout=60)
+
+    # -- devices ---------------------------------------------------------------------------------
+    def add_device(self, config: DeviceConfig | None = None) -> SimulatedDevice:
+        """Create a device; if the simulator is running it starts listening at once."""
+        device = SimulatedDevice(config or DeviceConfig())
+        self.devices.append(device)
+        if self._loop is not None:
+            self._run(self._start_device(device))
+        return device
+
+    def remove_device(self, device: SimulatedDevice) -> None:
+        self.devices.remove(device)
+        if self._loop is not None:
+            self._run(self._close_device(device))
+
+    def device(self, name: str) -> SimulatedDevice:
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise KeyError(name)
+
+    def on_device_start(self, starter: Callable[[SimulatedDevice], object]) -> None:
+        """Let a service add listeners of its own (redirection, RMCP) to every device."""
+        self._extra_starters.append(starter)
+
+    async def start_devices(self) -> None:
+        """Start every device's listeners on the running loop (foreground mode)."""
+        for device in self.devices:
+            await self._start_device(device)
+
+    async def _start_device(self, device: SimulatedDevice) -> None:
+        config = device.config
+        if config.faults.amt_disabled:
+            return  # AMT off in the MEBx: nothing listens
+        loop = asyncio.get_running_loop()
+        servers = []
+        http = await loop.create_server(lambda: WSManProtocol(device), config.address, config.http_port,
+                                        reuse_address=True, backlog=512)
+        config.http_port = http.sockets[0].getsockname()[1]
+        servers.append(http)
+        if config.tls_port is not None:
+            tls = await loop.create_server(lambda: WSManProtocol(device), config.address, config.tls_port,
+                                           ssl=self.certificate.server_context(), reuse_address=True, backlog=512)
+            config.tls_port = tls.sockets[0].getsockname()[1]
+            servers.append(tls)
+        self._servers[id(device).__str__()] = servers
+        for starter in self._extra_starters:
+            result = starter(device)
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def _close_device(self, device: SimulatedDevice) -> None:
+        for server in self._servers.pop(str(id(device)), []):
+            server.close()
+            await server.wait_closed()
+
+    async def _close_all(self) -> None:
+        for device in list(self.devices):
+            await self._close_device(device)
+
+
+def _raise_fd_limit() -> None:
+    """A fleet needs a few sockets per device: lift the soft file limit to the hard one."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # pragma: no cover - platform dependent
+        pass
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((address, 0))
+        return int(probe.getsockname()[1])
