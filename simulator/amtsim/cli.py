@@ -1,0 +1,102 @@
+"""``amtkit-sim``: run simulated AMT devices from the command line.
+
+    amtkit-sim run                       one device on 127.0.0.1:16992 (TLS 16993)
+    amtkit-sim run --devices 20          twenty devices on 127.1.0.1 ... 127.1.0.20
+    amtkit-sim run --scenario lab.toml   devices from a scenario file
+    amtkit-sim example-scenario          print a commented scenario to start from
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from .config import DeviceConfig, Timing
+from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
+from .server import Simulator
+
+
+@click.group()
+def main() -> None:
+    """Simulated Intel AMT devices for testing amtkit and other AMT consoles."""
+
+
+@main.command()
+@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), help="TOML scenario file.")
+@click.option("--devices", "count", type=int, default=None, help="Simulate N devices on consecutive loopback addresses.")
+@click.option("--address", default=None, help="Address of the first device [127.0.0.1, or 127.1.0.1 with --devices].")
+@click.option("--http-port", type=int, default=16992, show_default=True, help="WS-Man HTTP port (0 = any free).")
+@click.option("--tls-port", type=int, default=16993, show_default=True, help="WS-Man TLS port (-1 = none).")
+@click.option("--username", default="admin", show_default=True)
+@click.option("--password", envvar="AMTSIM_PASSWORD", default="P@ssw0rd", show_default=True,
+              help="Digest password of every device (or AMTSIM_PASSWORD).")
+@click.option("--version", "amt_version", default="16.1.25", show_default=True, help="AMT firmware version.")
+@click.option("--instant", is_flag=True, help="Power transitions take no time.")
+@click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path), help="Where the TLS certificate is kept.")
+@click.option("--json", "as_json", is_flag=True, help="Print the device list as JSON (one line) when ready.")
+def run(scenario: Path | None, count: int | None, address: str | None, http_port: int, tls_port: int,
+        username: str, password: str, amt_version: str, instant: bool, cert_dir: Path | None, as_json: bool) -> None:
+    """Serve simulated devices until interrupted (Ctrl-C or SIGTERM)."""
+    try:
+        if scenario is not None:
+            configs = load_scenario(scenario)
+        else:
+            defaults = {"username": username, "password": password, "amt_version": amt_version,
+                        "http_port": http_port, "tls_port": None if tls_port < 0 else tls_port}
+            data: dict[str, object] = {"defaults": defaults}
+            if count:
+                data["fleet"] = {"count": count, "first_address": address or "127.1.0.1"}
+            else:
+                data["device"] = [{"address": address or "127.0.0.1"}]
+            configs = parse_scenario(data, "command line")
+    except ScenarioError as error:
+        raise click.ClickException(str(error)) from None
+    if instant:
+        for config in configs:
+            config.timing = Timing(power_transition=0, power_off_phase=0)
+    asyncio.run(_serve(configs, cert_dir, as_json))
+
+
+async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, as_json: bool) -> None:
+    simulator = Simulator(cert_dir=cert_dir)
+    for config in configs:
+        simulator.add_device(config)  # not started yet: start_devices() below binds them
+    try:
+        await simulator.start_devices()
+    except OSError as error:
+        click.echo(f"amtkit-sim: cannot listen: {error.strerror} ({error})", err=True)
+        sys.exit(3)
+    listing = [{"name": d.name, "address": d.address, "http_port": d.config.http_port,
+                "tls_port": d.config.tls_port, "version": d.config.amt_version} for d in simulator.devices]
+    if as_json:
+        click.echo(json.dumps({"devices": listing, "tls_sha256": simulator.certificate.sha256}))
+    else:
+        for item in listing[:20]:
+            click.echo(f"{item['name']:<16} {item['address']}:{item['http_port']} tls:{item['tls_port']} "
+                       f"AMT {item['version']}")
+        if len(listing) > 20:
+            click.echo(f"... and {len(listing) - 20} more")
+        if any(d.config.tls_port for d in simulator.devices):
+            click.echo(f"TLS certificate SHA-256: {simulator.certificate.sha256}")
+        click.echo("ready; Ctrl-C to stop")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@main.command("example-scenario")
+def example_scenario() -> None:
+    """Print an example scenario file."""
+    click.echo(EXAMPLE, nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

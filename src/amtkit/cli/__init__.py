@@ -1,0 +1,1 @@
+"""The ``amtkit`` command: a thin layer over :class:`amtkit.Client`."""

@@ -1,0 +1,131 @@
+"""``amtkit``: manage Intel AMT machines out of band.
+
+Exit codes (one per error category, see docs/cli.md): 0 ok, 1 other error, 2 usage,
+3 unreachable/timeout, 4 TLS, 5 AMT not detected, 6 authentication failed, 7 not provisioned,
+8 WS-Man fault, 9 feature not available, 10 AMT status code, 11 protocol error, 12 power error,
+13 power state unknown, 14 lockout check refused, 15 fleet job partly failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..codes import PowerAction, PowerState
+from .common import connection_options, emit, handle_errors, make_connection
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="amtkit")
+def main() -> None:
+    """Out-of-band management of Intel AMT / vPro machines."""
+
+
+@main.command()
+@click.argument("host")
+@connection_options
+@handle_errors
+def identify(host: str, as_json: bool, **options: Any) -> None:
+    """Ask HOST what it is (WS-Man Identify, no credentials needed)."""
+    conn = make_connection(as_json=as_json, **options)
+    from ..client import Client
+    from ..config import Timeout
+
+    with Client(host, username=conn.username, password=None, port=conn.port, tls=conn.tls,
+                timeout=Timeout(conn.timeout)) as client:
+        result = client.identify()
+    data = {"ok": True, "host": host, "vendor": result.product_vendor, "product_version": result.product_version,
+            "amt_version": result.amt_version, "protocol_version": result.protocol_version,
+            "dash_version": result.dash_version, "security_profiles": list(result.security_profiles)}
+    emit(data, as_json, lambda d: (
+        f"{host}: {d['vendor']} {d['product_version']}\n  protocol: {d['protocol_version']}\n"
+        + "".join(f"  profile: {p}\n" for p in d["security_profiles"])).rstrip())
+
+
+@main.group()
+def power() -> None:
+    """Read and change the host's power state."""
+
+
+@power.command("status")
+@click.argument("host")
+@connection_options
+@handle_errors
+def power_status(host: str, as_json: bool, **options: Any) -> None:
+    """Show the power state and the actions offered now."""
+    conn = make_connection(as_json=as_json, **options)
+    with conn.client(host) as client:
+        status = client.power.status()
+    data = {"ok": True, "host": host, **status.to_dict()}
+    emit(data, as_json, lambda d: f"{host}: {d['state']} (can: {', '.join(d['available']) or 'nothing'})")
+
+
+def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
+    @power.command(name, help=summary)
+    @click.argument("host")
+    @click.option("--wait", "wait_seconds", type=float, default=None, metavar="SECONDS",
+                  help="Wait up to SECONDS for the resulting state.")
+    @connection_options
+    @handle_errors
+    def command(host: str, wait_seconds: float | None, as_json: bool, **options: Any) -> None:
+        conn = make_connection(as_json=as_json, **options)
+        with conn.client(host) as client:
+            client.power.request(action)
+            state = None
+            if wait_seconds is not None:
+                from ..codes import ACTION_RESULT
+
+                state = client.power.wait_for(ACTION_RESULT[action], timeout=wait_seconds, interval=0.2)
+        data: dict[str, Any] = {"ok": True, "host": host, "action": action.cli_name, "code": int(action)}
+        if state is not None:
+            data["state"] = state.name.lower()
+        emit(data, as_json, lambda d: f"{host}: {d['action']} requested" + (
+            f", now {d['state']}" if "state" in d else ""))
+
+
+for _name, _action, _summary in [
+    ("on", PowerAction.ON, "Power the host on."),
+    ("off", PowerAction.OFF, "Power off (soft off, S5)."),
+    ("off-hard", PowerAction.OFF_HARD, "Power off hard (G3)."),
+    ("off-graceful", PowerAction.OFF_GRACEFUL, "Ask the OS to shut down (needs a host agent)."),
+    ("cycle", PowerAction.CYCLE, "Power cycle: off, then on."),
+    ("reset", PowerAction.RESET, "Hardware reset (master bus reset)."),
+    ("reset-graceful", PowerAction.RESET_GRACEFUL, "Ask the OS to restart (needs a host agent)."),
+    ("sleep", PowerAction.SLEEP, "Sleep (S3), where offered."),
+    ("hibernate", PowerAction.HIBERNATE, "Hibernate (S4), where offered."),
+    ("nmi", PowerAction.NMI, "Send a diagnostic interrupt (NMI)."),
+]:
+    _power_action_command(_name, _action, _summary)
+
+
+@power.command("request")
+@click.argument("host")
+@click.argument("action")
+@click.option("--no-check", is_flag=True, help="Send even if the device does not list the action as offered.")
+@connection_options
+@handle_errors
+def power_request(host: str, action: str, no_check: bool, as_json: bool, **options: Any) -> None:
+    """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch)."""
+    conn = make_connection(as_json=as_json, **options)
+    with conn.client(host) as client:
+        client.power.request(int(action) if action.isdigit() else action, check_offered=not no_check)
+    emit({"ok": True, "host": host, "action": action}, as_json, lambda d: f"{host}: {action} requested")
+
+
+@power.command("wait")
+@click.argument("host")
+@click.argument("state", type=click.Choice([s.name.lower() for s in PowerState], case_sensitive=False))
+@click.option("--within", type=float, default=60.0, show_default=True, help="Seconds to wait.")
+@connection_options
+@handle_errors
+def power_wait(host: str, state: str, within: float, as_json: bool, **options: Any) -> None:
+    """Wait until HOST reports STATE."""
+    conn = make_connection(as_json=as_json, **options)
+    with conn.client(host) as client:
+        reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)
+    emit({"ok": True, "host": host, "state": reached.name.lower()}, as_json, lambda d: f"{host}: {d['state']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
