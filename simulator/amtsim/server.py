@@ -13,8 +13,9 @@ import logging
 import resource
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from amtkit.codes import ProvisioningState
 from amtkit.http.digest import format_challenge
@@ -30,6 +31,7 @@ from .tlscert import CertificateFiles, ensure_certificate
 __all__ = ["Simulator"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _server_header(device: SimulatedDevice) -> str:
@@ -201,9 +203,9 @@ class Simulator:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def _run(self, coroutine: object) -> object:
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         return future.result(timeout=60)
 
     # -- devices ---------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ class Simulator:
         if config.faults.amt_disabled:
             return  # AMT off in the MEBx: nothing listens
         loop = asyncio.get_running_loop()
-        servers = []
+        servers: list[asyncio.AbstractServer] = []
         http = await loop.create_server(lambda: WSManProtocol(device), config.address, config.http_port,
                                         reuse_address=True, backlog=512)
         config.http_port = http.sockets[0].getsockname()[1]
@@ -250,7 +252,7 @@ class Simulator:
                                            ssl=self.certificate.server_context(), reuse_address=True, backlog=512)
             config.tls_port = tls.sockets[0].getsockname()[1]
             servers.append(tls)
-        self._servers[id(device).__str__()] = servers
+        self._servers[str(id(device))] = servers
         for starter in self._extra_starters:
             result = starter(device)
             if asyncio.iscoroutine(result):

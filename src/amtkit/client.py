@@ -26,7 +26,15 @@ from .http.digest import Credentials
 from .transport import HTTPReply, Transport
 from .wsman import names
 from .wsman import requests as wsreq
-from .wsman.responses import EnumItem, IdentifyResult, MethodOutput, Response, ResponseError, parse_identify, parse_response
+from .wsman.responses import (
+    EnumItem,
+    IdentifyResult,
+    MethodOutput,
+    Response,
+    ResponseError,
+    parse_identify,
+    parse_response,
+)
 from .wsman.values import CimInstance, EndpointReference, Selector, Value
 from .wsman.xmlsafe import XMLInputError
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from lxml import etree
 
@@ -36,11 +35,11 @@ class EndpointReference:
         return hash((self.resource_uri, tuple(sorted((k, str(v)) for k, v in self.selectors.items()))))
 
 
-Selector = Union[str, "EndpointReference"]
+Selector = str | EndpointReference
 
 
-Scalar = Union[str, int, bool, _dt.datetime, EndpointReference, None]
-Value = Union[Scalar, list[Scalar]]
+Scalar = str | int | bool | _dt.datetime | EndpointReference | None
+Value = Scalar | list[Scalar]
 
 
 @dataclass
