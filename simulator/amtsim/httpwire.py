@@ -168,17 +168,17 @@ def soap_reply(status: int, body: bytes, server: str, *, close: bool = False) ->
 
 
 LOGON_FAILED_PAGE = (
-    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" >\n'
-    "<html><head><link rel=stylesheet href=/styles.css>\n"
-    '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n'
-    "<title>Intel&reg; Active Management Technology</title></head>\n<body>\n<table class=header>\n"
-    "<tr><td valign=top nowrap>\n"
-    "<p class=top1>Intel<font class=r><sup>&reg;</sup></font> Active Management Technology\n"
-    '<td valign="middle"><img src="logo.gif" align="right" alt="Intel">\n</table>\n<br />\n'
-    "<h2 class=warn>Log on failed. Incorrect user name or password, or user account temporarily locked.</h2>\n\n"
-    '<p>\n<form METHOD="GET" action="index.htm"><h2><input type=submit value="Try again">\n</h2></form>\n<p>\n\n'
-    "</body>\n</html>\n"
-).encode()
+    b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" >\n'
+    b"<html><head><link rel=stylesheet href=/styles.css>\n"
+    b'<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n'
+    b"<title>Intel&reg; Active Management Technology</title></head>\n<body>\n<table class=header>\n"
+    b"<tr><td valign=top nowrap>\n"
+    b"<p class=top1>Intel<font class=r><sup>&reg;</sup></font> Active Management Technology\n"
+    b'<td valign="middle"><img src="logo.gif" align="right" alt="Intel">\n</table>\n<br />\n'
+    b"<h2 class=warn>Log on failed. Incorrect user name or password, or user account temporarily locked.</h2>\n\n"
+    b'<p>\n<form METHOD="GET" action="index.htm"><h2><input type=submit value="Try again">\n</h2></form>\n<p>\n\n'
+    b"</body>\n</html>\n"
+)
 
 
 def unauthorized_reply(challenge: str, server: str) -> bytes:
