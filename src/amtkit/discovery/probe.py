@@ -1,0 +1,594 @@
+"""Find Intel AMT machines: RMCP presence ping, TCP/HTTP banner probe, optional WS-Man Identify.
+
+Theory of operation
+-------------------
+:func:`discover_async` expands the targets, resolves host names, then runs one task per host:
+
+* **RMCP** (UDP): one socket per address family serves every host. Each host gets a ping with a fresh
+  one-byte tag; a pong is matched by its *source address* (one byte of tag cannot tell 65536 hosts
+  apart) and accepted only if its tag is one we sent to that address. A host that stays silent for
+  ``rmcp_timeout`` gets one more ping (``rmcp_retries``), then counts as not answering. Pings are not
+  paced or bounded by the semaphore: a silent host costs a timer, not a slot, so a /22 of silent
+  addresses costs ``(1 + rmcp_retries) * rmcp_timeout`` in total, not per host.
+* **TCP/HTTP**: under a semaphore of ``concurrency`` hosts, connect to the HTTP and HTTPS ports at
+  once, send ``GET / HTTP/1.1`` and read the ``Server`` header (AMT: ``Intel(R) Active Management
+  Technology 15.0.23.1706``; Skylake/Kaby Lake AMT 11 may send only ``AMT``). A refused connection is
+  immediate; only filtered or absent hosts cost ``connect_timeout``. TLS is not verified here: AMT ships
+  self-signed certificates and the probe sends no credentials, it only reads a banner.
+* **Identify** (optional): an injected ``identify(host, port, tls)`` coroutine, e.g. a WS-Man Identify
+  client, is called for hosts with an open web port.
+
+The evidence is then folded into one :class:`HostRecord` per host (see :class:`Classification`).
+No per-host sleeps anywhere: a run takes about max(RMCP timeouts, slowest TCP probe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+import warnings
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, cast
+
+from amtkit.discovery.rmcp import (
+    HTTP_PORT,
+    HTTPS_PORT,
+    RMCP_PORT,
+    PongInfo,
+    ProvisioningState,
+    RmcpError,
+    decode_pong,
+    encode_ping,
+)
+from amtkit.discovery.targets import DEFAULT_LIMIT, expand_targets
+
+__all__ = [
+    "AmtServerHeader",
+    "Classification",
+    "ControlMode",
+    "HostRecord",
+    "IdentifyFunc",
+    "IdentifyInfo",
+    "ProbeSettings",
+    "ProgressFunc",
+    "discover",
+    "discover_async",
+    "parse_server_header",
+]
+
+
+log = logging.getLogger(__name__)
+
+
+class Classification(str, enum.Enum):
+    """What discovery concluded about a host, from the weakest evidence to the strongest."""
+
+    NO_RESPONSE = "no_response"
+    """Nothing answered: no pong, no TCP answer (timeouts or unreachable), or the name did not resolve.
+    The host may be off, filtered, or AMT with RMCP answers disabled behind a firewall."""
+    PORTS_CLOSED = "ports_closed"
+    """The host is there (its TCP stack refused the AMT ports) but no AMT port is open and no pong came."""
+    NOT_AMT = "not_amt"
+    """Something listens on an AMT port (or sent a non-Intel pong) but nothing identified it as Intel AMT;
+    also an AMT whose TLS we could not talk to and that did not answer the ping (see ``detail``)."""
+    AMT_PRESENT = "amt_present"
+    """Intel AMT answered: an Intel pong, an AMT ``Server`` header, or an Identify naming AMT."""
+
+
+class ControlMode(str, enum.Enum):
+    """AMT control mode, as far as discovery can know it (``AMT_SetupAndConfigurationService``)."""
+
+    UNKNOWN = "unknown"
+    """Not known: discovery is unauthenticated and the mode is not on the wire without credentials."""
+    NONE = "none"
+    """Not provisioned (pre-provisioning state): no control mode yet."""
+    CCM = "ccm"
+    """Client control mode (``ProvisioningMode`` 4): host-based setup; user consent for redirection."""
+    ACM = "acm"
+    """Admin control mode (``ProvisioningMode`` 1): full control without user consent."""
+
+
+@dataclass(frozen=True)
+class IdentifyInfo:
+    """The part of a WS-Man Identify answer discovery uses.
+
+    AMT answers ``ProductVendor`` ``Intel(r)`` and ``ProductVersion`` ``AMT 11.8``. ``control_mode`` can
+    be filled by an identify callable that knows it (e.g. an authenticated one); it defaults to unknown.
+    """
+
+    vendor: str
+    product_version: str
+    security_profiles: tuple[str, ...] = ()
+    control_mode: ControlMode = ControlMode.UNKNOWN
+
+    @property
+    def is_amt(self) -> bool:
+        """The answer names Intel AMT."""
+        return self.vendor.lower().startswith("intel") and self.product_version.upper().startswith("AMT")
+
+    @property
+    def version(self) -> str | None:
+        """``"11.8"`` from ``"AMT 11.8"``, or ``None``."""
+        match = re.search(r"\d+(?:\.\d+)*", self.product_version)
+        return match.group(0) if self.is_amt and match else None
+
+
+IdentifyFunc = Callable[[str, int, bool], Awaitable[IdentifyInfo | None]]
+"""``identify(host, port, tls) -> IdentifyInfo | None``; ``None`` when the host gave no usable answer."""
+
+
+@dataclass(frozen=True)
+class AmtServerHeader:
+    """An HTTP ``Server`` header that names Intel AMT; ``version`` is ``None`` for the bare ``AMT`` form."""
+
+    version: str | None
+
+
+_SERVER_PREFIX = "Intel(R) Active Management Technology"
+_SERVER_VERSION = re.compile(r"\d+\.\d+\.\d+(?:\.\d+)?")
+
+
+def parse_server_header(value: str) -> AmtServerHeader | None:
+    """Recognise AMT's web server banner; ``None`` if ``value`` is not AMT's.
+
+    ``Intel(R) Active Management Technology 7.1.91`` (3 parts) and ``... 15.0.23.1706`` (4 parts) give
+    the version as sent; Skylake/Kaby Lake AMT 11 answers only ``AMT`` (version unknown).
+    """
+    value = value.strip()
+    if value == "AMT":
+        return AmtServerHeader(None)
+    if not value.startswith(_SERVER_PREFIX):
+        return None
+    rest = value[len(_SERVER_PREFIX):].strip()
+    return AmtServerHeader(rest if _SERVER_VERSION.fullmatch(rest) else None)
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    """The OOB capability record of one host, as discovery saw it at ``seen_at`` (UTC).
+
+    ``host`` is the target as given, ``address`` the address probed (``None`` if the name did not
+    resolve). ``version`` is the most precise one found (``Server`` header, then Identify, then pong).
+    ``ports_open`` are the web ports that accepted a connection (or, with HTTP probing off, the ones
+    the pong names, mapped to the configured ports). ``tls_only``: HTTPS is open and plain HTTP is not.
+    ``detail`` is a short human-readable note on anything that went wrong.
+    """
+
+    host: str
+    address: str | None
+    classification: Classification
+    seen_at: datetime
+    version: str | None = None
+    provisioning_state: ProvisioningState | None = None
+    control_mode: ControlMode = ControlMode.UNKNOWN
+    tls_only: bool = False
+    ports_open: tuple[int, ...] = ()
+    rmcp_answered: bool = False
+    dash: bool | None = None
+    server: str | None = None
+    detail: str = ""
+    pong: PongInfo | None = field(default=None, compare=False)
+    identify: IdentifyInfo | None = field(default=None, compare=False)
+
+    @property
+    def is_amt(self) -> bool:
+        return self.classification is Classification.AMT_PRESENT
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (enums as their values, time as ISO 8601)."""
+        return {
+            "host": self.host,
+            "address": self.address,
+            "classification": self.classification.value,
+            "seen_at": self.seen_at.isoformat(),
+            "version": self.version,
+            "provisioning_state": None if self.provisioning_state is None else self.provisioning_state.name,
+            "control_mode": self.control_mode.value,
+            "tls_only": self.tls_only,
+            "ports_open": list(self.ports_open),
+            "rmcp_answered": self.rmcp_answered,
+            "dash": self.dash,
+            "server": self.server,
+            "detail": self.detail,
+        }
+
+
+ProgressFunc = Callable[[int, int, HostRecord], None]
+"""``progress(done, total, record)``, called as each host's record is complete."""
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """Ports, timeouts (seconds) and concurrency of a discovery run.
+
+    The ports default to AMT's; the simulator runs on unprivileged ones, e.g.
+    ``ProbeSettings(rmcp_port=16623, http_port=17992, https_port=17993)``.
+    ``rmcp`` / ``http`` switch the UDP ping and the TCP/HTTP probe on or off.
+    """
+
+    rmcp_port: int = RMCP_PORT
+    http_port: int = HTTP_PORT
+    https_port: int = HTTPS_PORT
+    rmcp: bool = True
+    http: bool = True
+    rmcp_timeout: float = 1.0
+    rmcp_retries: int = 1
+    connect_timeout: float = 1.0
+    read_timeout: float = 2.0
+    identify_timeout: float = 5.0
+    concurrency: int = 256
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.rmcp_retries < 0:
+            raise ValueError("rmcp_retries cannot be negative")
+        for name in ("rmcp_timeout", "connect_timeout", "read_timeout", "identify_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+
+
+# --------------------------------------------------------------------------------------------- RMCP
+
+
+class _Pinger(asyncio.DatagramProtocol):
+    """One UDP socket pinging many hosts; pongs matched by source address and tag."""
+
+    def __init__(self, port: int, timeout: float, retries: int) -> None:
+        self._port = port
+        self._timeout = timeout
+        self._retries = retries
+        self._transport: asyncio.DatagramTransport | None = None
+        self._next_tag = 0
+        # address -> (future, tags sent, attempts, timer)
+        self._pending: dict[str, tuple[asyncio.Future[PongInfo | None], set[int], int, asyncio.TimerHandle]] = {}
+        self._results: dict[str, asyncio.Future[PongInfo | None]] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)  # not a subclass on CPython 3.11
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # many pongs can arrive while we are still sending: make room for them
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            except OSError:
+                pass
+
+    def ping(self, address: str) -> asyncio.Future[PongInfo | None]:
+        """Start pinging ``address``; the future gives the pong or ``None`` after the last timeout."""
+        existing = self._results.get(address)
+        if existing is not None:
+            return existing
+        future: asyncio.Future[PongInfo | None] = asyncio.get_running_loop().create_future()
+        self._results[address] = future
+        self._send(address, future, set(), 0)
+        return future
+
+    def _send(self, address: str, future: asyncio.Future[PongInfo | None], tags: set[int], attempts: int) -> None:
+        tag = self._next_tag
+        self._next_tag = (tag + 1) & 0xFF
+        tags.add(tag)
+        assert self._transport is not None
+        self._transport.sendto(encode_ping(tag), (address, self._port))
+        timer = asyncio.get_running_loop().call_later(self._timeout, self._expire, address)
+        self._pending[address] = (future, tags, attempts + 1, timer)
+
+    def _expire(self, address: str) -> None:
+        future, tags, attempts, _ = self._pending.pop(address)
+        if attempts <= self._retries and not self._closed:
+            self._send(address, future, tags, attempts)
+        elif not future.done():
+            future.set_result(None)
+
+    @property
+    def _closed(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        address = _canonical(str(addr[0]))
+        entry = self._pending.get(address)
+        if entry is None:
+            return
+        try:
+            tag, info = decode_pong(data)
+        except RmcpError:
+            return  # not a pong (e.g. an RMCP ACK): keep waiting
+        future, tags, _, timer = entry
+        if tag not in tags:
+            return
+        del self._pending[address]
+        timer.cancel()
+        if not future.done():
+            future.set_result(info)
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP errors cannot be tied to a host on an unconnected socket; timeouts decide
+
+    def close(self) -> None:
+        for future, _, _, timer in self._pending.values():
+            timer.cancel()
+            if not future.done():
+                future.set_result(None)
+        self._pending.clear()
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _canonical(address: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address.split("%", 1)[0]))
+    except ValueError:
+        return address
+
+
+# ----------------------------------------------------------------------------------------- TCP/HTTP
+
+
+class _Port(enum.Enum):
+    OPEN = "open"
+    REFUSED = "refused"
+    SILENT = "silent"  # timeout or unreachable
+
+
+@dataclass(frozen=True)
+class _PortResult:
+    state: _Port
+    server: str | None = None  # Server header value, None if no (readable) HTTP answer
+    http: bool = False  # a syntactically valid HTTP response came back
+    detail: str = ""
+
+
+def _tls_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():  # old AMT firmware speaks only old TLS; we only read a banner
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            pass
+    return context
+
+
+def _parse_http_head(head: bytes) -> tuple[bool, str | None]:
+    """``(is_http, server_header)`` from a response head."""
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/1."):
+        return False, None
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "server":
+            return True, value.strip()
+    return True, None
+
+
+async def _probe_port(
+    host: str, address: str, port: int, tls: ssl.SSLContext | None, settings: ProbeSettings
+) -> _PortResult:
+    name = "HTTPS" if tls else "HTTP"
+    # With TLS the handshake is part of connecting; give it the read timeout on top.
+    budget = settings.connect_timeout + (settings.read_timeout if tls else 0.0)
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port, ssl=tls), budget)
+    except ConnectionRefusedError:
+        return _PortResult(_Port.REFUSED)
+    except ssl.SSLError as exc:  # TCP connected, the handshake failed: the port is open
+        return _PortResult(_Port.OPEN, detail=f"{name} {port}: TLS handshake failed ({exc.reason})")
+    except (asyncio.TimeoutError, OSError) as exc:
+        return _PortResult(_Port.SILENT, detail=f"{name} {port}: {type(exc).__name__}")
+    try:
+        host_header = f"[{host}]" if ":" in host else host
+        writer.write(f"GET / HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n\r\n".encode("ascii", "replace"))
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.read_timeout)
+        except asyncio.IncompleteReadError as exc:
+            head = exc.partial
+        is_http, server = _parse_http_head(head)
+        detail = "" if is_http else f"{name} {port}: no HTTP answer"
+        return _PortResult(_Port.OPEN, server=server, http=is_http, detail=detail)
+    except (asyncio.TimeoutError, asyncio.LimitOverrunError, OSError) as exc:
+        return _PortResult(_Port.OPEN, detail=f"{name} {port}: no HTTP answer ({type(exc).__name__})")
+    finally:
+        writer.transport.abort()
+
+
+# ------------------------------------------------------------------------------------------- engine
+
+
+def _fold(
+    host: str,
+    address: str | None,
+    settings: ProbeSettings,
+    pong: PongInfo | None,
+    ports: dict[int, _PortResult],
+    identified: IdentifyInfo | None,
+    notes: list[str],
+) -> HostRecord:
+    """Turn the evidence about one host into its record."""
+    banners = {port: parse_server_header(r.server) for port, r in ports.items() if r.server is not None}
+    amt_banners = [b for b in banners.values() if b is not None]
+    intel_pong = pong if pong is not None and pong.is_intel else None
+    open_ports = tuple(sorted(port for port, r in ports.items() if r.state is _Port.OPEN))
+
+    if intel_pong or amt_banners or (identified and identified.is_amt):
+        classification = Classification.AMT_PRESENT
+    elif open_ports or pong is not None:
+        classification = Classification.NOT_AMT
+    elif any(r.state is _Port.REFUSED for r in ports.values()):
+        classification = Classification.PORTS_CLOSED
+    else:
+        classification = Classification.NO_RESPONSE
+
+    version = next((b.version for b in amt_banners if b.version), None)
+    if version is None and identified is not None:
+        version = identified.version
+    if version is None and intel_pong is not None:
+        version = intel_pong.version_string
+
+    state = intel_pong.provisioning_state if intel_pong else None
+    mode: ControlMode
+    if identified is not None and identified.control_mode is not ControlMode.UNKNOWN:
+        mode = identified.control_mode
+    elif state is ProvisioningState.PRE:
+        mode = ControlMode.NONE
+    else:
+        mode = ControlMode.UNKNOWN
+
+    if settings.http:
+        tls_only = settings.https_port in open_ports and settings.http_port not in open_ports
+    elif intel_pong is not None:
+        mapping = {HTTP_PORT: settings.http_port, HTTPS_PORT: settings.https_port}
+        open_ports = tuple(sorted(mapping.get(p, p) for p in intel_pong.open_ports))
+        tls_only = intel_pong.tls and not intel_pong.both_ports
+    else:
+        tls_only = False
+
+    server = next((r.server for r in ports.values() if r.server is not None), None)
+    notes = notes + [r.detail for r in ports.values() if r.detail and classification is not Classification.NO_RESPONSE]
+    return HostRecord(
+        host=host,
+        address=address,
+        classification=classification,
+        seen_at=datetime.now(timezone.utc),
+        version=version,
+        provisioning_state=state,
+        control_mode=mode,
+        tls_only=tls_only,
+        ports_open=open_ports,
+        rmcp_answered=pong is not None,
+        dash=intel_pong.dash if intel_pong else None,
+        server=server,
+        detail="; ".join(notes),
+        pong=pong,
+        identify=identified,
+    )
+
+
+async def _resolve(host: str, semaphore: asyncio.Semaphore) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    async with semaphore:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+        except (OSError, UnicodeError):
+            return None
+    # Prefer IPv4: AMT's RMCP answer is documented for IPv4.
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    return _canonical(str(infos[0][4][0])) if infos else None
+
+
+async def _open_pingers(
+    addresses: Iterable[str], settings: ProbeSettings
+) -> dict[int, _Pinger]:
+    loop = asyncio.get_running_loop()
+    families = {ipaddress.ip_address(a).version for a in addresses}
+    pingers: dict[int, _Pinger] = {}
+    for version in sorted(families):
+        local = ("0.0.0.0", 0) if version == 4 else ("::", 0)
+        try:
+            _, pingers[version] = await loop.create_datagram_endpoint(
+                lambda: _Pinger(settings.rmcp_port, settings.rmcp_timeout, settings.rmcp_retries), local_addr=local
+            )
+        except OSError:
+            if version == 4:
+                raise
+            log.warning("no IPv6 UDP socket: IPv6 targets are probed without RMCP")
+    return pingers
+
+
+async def discover_async(
+    targets: str | Iterable[str],
+    *,
+    settings: ProbeSettings | None = None,
+    identify: IdentifyFunc | None = None,
+    progress: ProgressFunc | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+) -> list[HostRecord]:
+    """Probe every target and return one :class:`HostRecord` per host, in target order.
+
+    ``targets`` uses the syntax of :func:`amtkit.discovery.targets.expand_targets` (``limit`` is passed
+    on). ``identify`` is called for hosts with an open web port; its exceptions are recorded in
+    ``detail``, not raised. ``progress(done, total, record)`` is called as each host completes.
+    Raises :class:`~amtkit.discovery.targets.TargetError` for bad targets before probing anything.
+    """
+    settings = settings or ProbeSettings()
+    hosts = expand_targets(targets, limit=limit)
+    semaphore = asyncio.Semaphore(settings.concurrency)
+    addresses = await asyncio.gather(*(_resolve(host, semaphore) for host in hosts))
+    pingers = await _open_pingers((a for a in addresses if a), settings) if settings.rmcp else {}
+    tls = _tls_context() if settings.http else None
+    done = 0
+    total = len(hosts)
+
+    async def probe(host: str, address: str | None) -> HostRecord:
+        nonlocal done
+        notes: list[str] = []
+        pong: PongInfo | None = None
+        ports: dict[int, _PortResult] = {}
+        identified: IdentifyInfo | None = None
+        if address is None:
+            notes.append("host name did not resolve")
+        else:
+            pinger = pingers.get(ipaddress.ip_address(address).version)
+            pong_future = pinger.ping(address) if pinger else None
+            if settings.http:
+                async with semaphore:
+                    plain, secure = await asyncio.gather(
+                        _probe_port(host, address, settings.http_port, None, settings),
+                        _probe_port(host, address, settings.https_port, tls, settings),
+                    )
+                    ports = {settings.http_port: plain, settings.https_port: secure}
+                    if identify is not None and (plain.state is _Port.OPEN or secure.state is _Port.OPEN):
+                        use_tls = plain.state is not _Port.OPEN
+                        port = settings.https_port if use_tls else settings.http_port
+                        try:
+                            identified = await asyncio.wait_for(
+                                identify(host, port, use_tls), settings.identify_timeout
+                            )
+                        except Exception as exc:  # noqa: BLE001 - any failure of an injected probe is a note
+                            notes.append(f"identify on {port}: {type(exc).__name__}: {exc}")
+            if pong_future is not None:
+                pong = await pong_future
+        record = _fold(host, address, settings, pong, ports, identified, notes)
+        done += 1
+        if progress is not None:
+            progress(done, total, record)
+        return record
+
+    try:
+        return list(await asyncio.gather(*(probe(h, a) for h, a in zip(hosts, addresses, strict=True))))
+    finally:
+        for pinger in pingers.values():
+            pinger.close()
+
+
+def discover(
+    targets: str | Iterable[str],
+    *,
+    settings: ProbeSettings | None = None,
+    identify: IdentifyFunc | None = None,
+    progress: ProgressFunc | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+) -> list[HostRecord]:
+    """Blocking :func:`discover_async` (runs its own event loop).
+
+    Raises :class:`RuntimeError` when called from a running event loop: await
+    :func:`discover_async` there instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(
+            discover_async(targets, settings=settings, identify=identify, progress=progress, limit=limit)
+        )
+    raise RuntimeError("discover() cannot run inside an event loop; use 'await discover_async(...)'")

@@ -1,0 +1,309 @@
+"""The local store: what amtkit learned about each host, in one SQLite file.
+
+Two kinds of facts live here, never secrets:
+
+* the **OOB capability record** of each host, the latest :class:`~amtkit.discovery.HostRecord` seen
+  by discovery (a newer record of a host replaces the older one);
+* the **credential profile name** last known to work for each host, so a fleet job tries it first
+  (see :mod:`amtkit.profiles`). Only the name is stored; passwords stay in the profile file, the
+  environment or the keyring.
+
+Location: the ``path`` given to :meth:`Store.open`, else ``$AMTKIT_STORE``, else the user data
+directory (``$XDG_DATA_HOME/amtkit/amtkit.db``, ``~/.local/share/amtkit/amtkit.db``; on Windows
+``%LOCALAPPDATA%\\amtkit``, on macOS ``~/Library/Application Support/amtkit``).
+
+Schema: the ``schema_version`` table holds one row, the number of :data:`MIGRATIONS` applied. Opening
+a store applies the missing ones in order, each in its own transaction; a store written by a newer
+amtkit (higher version) is refused rather than misread. To change the schema, append a migration;
+never edit one that has shipped.
+
+One connection is shared by all threads behind a lock, enough for a fleet job whose workers record
+results as they come. WAL journaling lets other processes read meanwhile.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+
+from amtkit.discovery.probe import Classification, ControlMode, HostRecord
+from amtkit.discovery.rmcp import ProvisioningState
+from amtkit.exceptions import AMTError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "StoreError", "default_store_path", "normalize_host"]
+
+MIGRATIONS: Sequence[Sequence[str]] = (
+    # 1: discovery records and remembered credential profile names
+    (
+        """CREATE TABLE discovery (
+            host TEXT PRIMARY KEY,
+            address TEXT,
+            seen_at TEXT NOT NULL,
+            classification TEXT NOT NULL,
+            version TEXT,
+            provisioning_state INTEGER,
+            control_mode TEXT NOT NULL,
+            ports TEXT NOT NULL,
+            tls_only INTEGER NOT NULL,
+            rmcp_answered INTEGER NOT NULL,
+            dash INTEGER,
+            server TEXT,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX discovery_classification ON discovery (classification)",
+        """CREATE TABLE credential_profile (
+            host TEXT PRIMARY KEY,
+            profile TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+    ),
+)
+"""Schema migrations; migration N (1-based) brings the schema to version N."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The schema version this amtkit writes."""
+
+
+class StoreError(AMTError):
+    """The store cannot be opened or used (unreadable file, schema from a newer amtkit)."""
+
+    category = "error"
+
+
+def default_store_path() -> Path:
+    """``$AMTKIT_STORE`` if set, else ``amtkit.db`` in the platform's user data directory."""
+    override = os.environ.get("AMTKIT_STORE")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "amtkit" / "amtkit.db"
+
+
+def normalize_host(host: str) -> str:
+    """The key a host is stored under: lower case, addresses in canonical form."""
+    host = host.strip().lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+_COLUMNS = (
+    "host, address, seen_at, classification, version, provisioning_state, control_mode, "
+    "ports, tls_only, rmcp_answered, dash, server, detail"
+)
+
+
+def _row(record: HostRecord) -> tuple[object, ...]:
+    return (
+        normalize_host(record.host),
+        record.address,
+        record.seen_at.astimezone(timezone.utc).isoformat(),
+        record.classification.value,
+        record.version,
+        None if record.provisioning_state is None else int(record.provisioning_state),
+        record.control_mode.value,
+        ",".join(str(port) for port in record.ports_open),
+        int(record.tls_only),
+        int(record.rmcp_answered),
+        None if record.dash is None else int(record.dash),
+        record.server,
+        record.detail,
+    )
+
+
+def _record(row: sqlite3.Row) -> HostRecord:
+    state = row["provisioning_state"]
+    dash = row["dash"]
+    return HostRecord(
+        host=row["host"],
+        address=row["address"],
+        classification=Classification(row["classification"]),
+        seen_at=datetime.fromisoformat(row["seen_at"]),
+        version=row["version"],
+        provisioning_state=None if state is None else ProvisioningState(state),
+        control_mode=ControlMode(row["control_mode"]),
+        tls_only=bool(row["tls_only"]),
+        ports_open=tuple(int(p) for p in row["ports"].split(",") if p),
+        rmcp_answered=bool(row["rmcp_answered"]),
+        dash=None if dash is None else bool(dash),
+        server=row["server"],
+        detail=row["detail"],
+    )
+
+
+class Store:
+    """The amtkit store. Open with :meth:`open`; usable as a context manager; thread-safe."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Store:
+        """Open (creating if needed) the store at ``path`` (default :func:`default_store_path`).
+
+        ``":memory:"`` gives a private in-memory store. Missing migrations are applied.
+        Raises :class:`StoreError` if the file is not a usable SQLite database or its schema is newer
+        than this amtkit knows.
+        """
+        name = os.fspath(path) if path is not None else os.fspath(default_store_path())
+        if name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = sqlite3.connect(name, timeout=10.0, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {name}: {exc}") from exc
+        connection.row_factory = sqlite3.Row
+        store = cls(connection, name)
+        try:
+            if name != ":memory:":
+                connection.execute("PRAGMA journal_mode=WAL")
+            store._migrate()
+        except sqlite3.Error as exc:
+            connection.close()
+            raise StoreError(f"cannot use store {name}: {exc}") from exc
+        except StoreError:
+            connection.close()
+            raise
+        return store
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")  # one process migrates at a time
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                db.execute("INSERT INTO schema_version (version) VALUES (0)")
+                current = 0
+            else:
+                current = int(row[0])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {current}; this amtkit knows up to {SCHEMA_VERSION}"
+            )
+        for number in range(current + 1, SCHEMA_VERSION + 1):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                (done,) = db.execute("SELECT version FROM schema_version").fetchone()
+                if done < number:  # another process may have applied it meanwhile
+                    for statement in MIGRATIONS[number - 1]:
+                        db.execute(statement)
+                    db.execute("UPDATE schema_version SET version = ?", (number,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
+
+    # ------------------------------------------------------------------ discovery records
+
+    def save_discovery(self, records: Iterable[HostRecord]) -> int:
+        """Store records (replacing each host's previous one) in one transaction; return how many."""
+        rows = [_row(record) for record in records]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    f"INSERT OR REPLACE INTO discovery ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    def hosts(self, classification: Classification | None = None) -> list[str]:
+        """Hosts with a discovery record, sorted; only those of ``classification`` if given."""
+        with self._lock:
+            if classification is None:
+                rows = self._db.execute("SELECT host FROM discovery ORDER BY host").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT host FROM discovery WHERE classification = ? ORDER BY host", (classification.value,)
+                ).fetchall()
+        return [row[0] for row in rows]
+
+    def get(self, host: str) -> HostRecord | None:
+        """The latest discovery record of ``host``, or ``None``.
+
+        The record comes back without the raw ``pong`` and ``identify`` evidence.
+        """
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM discovery WHERE host = ?", (normalize_host(host),)
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def records(self) -> list[HostRecord]:
+        """Every discovery record, sorted by host."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM discovery ORDER BY host").fetchall()
+        return [_record(row) for row in rows]
+
+    # ------------------------------------------------------------------ credential profile names
+
+    def remember_profile(self, host: str, name: str) -> None:
+        """Remember that profile ``name`` (a name, never a secret) worked for ``host``."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO credential_profile (host, profile, updated_at) VALUES (?, ?, ?)",
+                (normalize_host(host), name, _now()),
+            )
+
+    def profile_for(self, host: str) -> str | None:
+        """The profile name last known to work for ``host``, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT profile FROM credential_profile WHERE host = ?", (normalize_host(host),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def forget_profile(self, host: str) -> None:
+        """Drop the remembered profile of ``host`` (e.g. after it stopped working)."""
+        with self._lock:
+            self._db.execute("DELETE FROM credential_profile WHERE host = ?", (normalize_host(host),))
+
+    # ------------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Close the connection. Idempotent."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store(path={self.path!r})"
