@@ -48,6 +48,7 @@ from amtkit.discovery.rmcp import (
     encode_ping,
 )
 from amtkit.discovery.targets import DEFAULT_LIMIT, expand_targets
+from amtkit.wsman import names
 
 __all__ = [
     "AmtServerHeader",
@@ -131,7 +132,7 @@ class AmtServerHeader:
     version: str | None
 
 
-_SERVER_PREFIX = "Intel(R) Active Management Technology"
+_SERVER_PREFIX = names.SERVER_HEADER_PREFIX
 _SERVER_VERSION = re.compile(r"\d+\.\d+\.\d+(?:\.\d+)?")
 
 

@@ -36,6 +36,8 @@ import enum
 import struct
 from dataclasses import dataclass
 
+from amtkit.wsman import names
+
 __all__ = [
     "ASF_IANA",
     "HTTPS_PORT",
@@ -53,8 +55,8 @@ __all__ = [
     "encode_pong",
 ]
 
-RMCP_PORT = 623
-"""UDP port of RMCP (ASF "primary RMCP port")."""
+RMCP_PORT = names.PORT_RMCP
+"""UDP port of RMCP (ASF "primary RMCP port", 623)."""
 
 ASF_IANA = 4542
 """IANA enterprise number of the Alert Standard Format (DMTF), in every ASF message header."""
@@ -62,11 +64,11 @@ ASF_IANA = 4542
 INTEL_IANA = 343
 """IANA enterprise number of Intel Corporation, in the first four pong data bytes of Intel AMT."""
 
-HTTP_PORT = 16992
-"""AMT WS-Man over plain HTTP (IANA "amt-soap-http")."""
+HTTP_PORT = names.PORT_HTTP
+"""AMT WS-Man over plain HTTP (16992, IANA "amt-soap-http"); a pong names it in its port field."""
 
-HTTPS_PORT = 16993
-"""AMT WS-Man over TLS (IANA "amt-soap-https")."""
+HTTPS_PORT = names.PORT_TLS
+"""AMT WS-Man over TLS (16993, IANA "amt-soap-https")."""
 
 _RMCP_VERSION = 0x06
 _RMCP_CLASS_ASF = 0x06
