@@ -1,0 +1,454 @@
+"""A BIOS that boots from IDE-R: the firmware side of a remote boot, as a sans-IO state machine.
+
+When AMT redirects the host's boot to IDE-R, the host BIOS drives the virtual ATAPI device
+and every command travels to the console as an IDE-R "command written" (0x50).  The
+simulator has no real BIOS, so :class:`BiosBoot` plays one: it issues what a BIOS issues and
+judges the answers the way a BIOS would.
+
+CD-ROM (El Torito, "bootable CD-ROM format specification" 1.0):
+
+1. TEST UNIT READY until ready (a fresh medium answers UNIT ATTENTION first; the BIOS asks
+   REQUEST SENSE after every CHECK CONDITION, as real ATAPI BIOS code only sees the ERR bit);
+2. INQUIRY (must be a CD/DVD device) and READ CAPACITY (2048-byte blocks);
+3. sector 16: ISO 9660 primary volume descriptor (volume identifier);
+4. sector 17: boot record volume descriptor ``EL TORITO SPECIFICATION`` -> boot catalog LBA;
+5. boot catalog: validation entry (header 01, platform, checksum of the 16 words = 0,
+   key 55 AA), then the initial/default entry (indicator 88 = bootable, media type, sector
+   count in 512-byte virtual sectors, load RBA);
+6. read the boot image.
+
+Floppy: the same first two steps (direct-access device, 512-byte blocks), then sector 0 must
+end with the boot signature 55 AA at bytes 510-511.
+
+Shape (like h11 / httpx auth flows): :meth:`BiosBoot.run` is a generator that yields
+:class:`~amtkit.redirection.messages.IDERCommandWritten` messages and is sent a
+:class:`CommandOutcome` for each; it returns a :class:`BootResult`.  :class:`ReplyAssembler`
+turns the console's reply messages into an outcome, and :func:`run_boot` ties the two to any
+``transact`` callable (in memory for tests, a socket in the simulator).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from amtkit.ider.image import CD_BLOCK_SIZE, FLOPPY_BLOCK_SIZE
+from amtkit.ider.scsi import (
+    NO_SENSE,
+    PeripheralType,
+    Sense,
+    SenseKey,
+    cdb_inquiry,
+    cdb_read10,
+    cdb_read_capacity,
+    cdb_request_sense,
+    cdb_test_unit_ready,
+    parse_inquiry,
+    parse_read_capacity,
+    parse_sense,
+)
+from amtkit.redirection.messages import (
+    AtaStatus,
+    DescribedIntEnum,
+    Device,
+    IDERCommandEndResponse,
+    IDERCommandWritten,
+    IDERDataToHost,
+    RedirectionMessage,
+    RedirectionProtocolError,
+)
+
+__all__ = [
+    "BiosBoot",
+    "BootCatalogEntry",
+    "BootResult",
+    "CommandOutcome",
+    "ElToritoEmulation",
+    "ReplyAssembler",
+    "parse_boot_catalog",
+    "parse_boot_record",
+    "parse_primary_volume_descriptor",
+    "run_boot",
+]
+
+ISO_PVD_SECTOR = 16
+"""ISO 9660: the volume descriptor set starts at sector 16 (the primary one first)."""
+EL_TORITO_BOOT_RECORD_SECTOR = 17
+"""El Torito: the boot record volume descriptor must be at sector 17."""
+EL_TORITO_ID = b"EL TORITO SPECIFICATION".ljust(32, b"\0")
+BOOT_SIGNATURE = b"\x55\xaa"
+VIRTUAL_SECTOR = 512
+"""El Torito counts the boot image in 512-byte virtual sectors."""
+
+
+class ElToritoEmulation(DescribedIntEnum):
+    """Boot media type of an El Torito catalog entry (low nibble of byte 1)."""
+
+    NO_EMULATION = 0, "boot image is loaded and run as is"
+    FLOPPY_1_2M = 1, "image emulates a 1.2 MB floppy as drive A:"
+    FLOPPY_1_44M = 2, "image emulates a 1.44 MB floppy as drive A:"
+    FLOPPY_2_88M = 3, "image emulates a 2.88 MB floppy as drive A:"
+    HARD_DISK = 4, "image emulates a hard disk as drive C:"
+
+
+class _BootFailure(Exception):
+    """Internal: ends :meth:`BiosBoot.run` with a failed :class:`BootResult`."""
+
+
+# --------------------------------------------------------------------------------------------
+# ISO 9660 / El Torito structures
+
+
+def parse_primary_volume_descriptor(sector: bytes) -> str:
+    """The volume identifier of an ISO 9660 primary volume descriptor.
+
+    Raises ``ValueError`` if ``sector`` is not one (type 1, ``CD001``, version 1).
+    """
+    if len(sector) < 72 or sector[0] != 1 or sector[1:6] != b"CD001" or sector[6] != 1:
+        raise ValueError("no ISO 9660 primary volume descriptor")
+    return sector[40:72].decode("ascii", "replace").rstrip(" \0")
+
+
+def parse_boot_record(sector: bytes) -> int:
+    """The boot catalog LBA from an El Torito boot record volume descriptor.
+
+    Raises ``ValueError`` if ``sector`` is not one (type 0, ``CD001``, version 1, boot system
+    identifier ``EL TORITO SPECIFICATION``).
+    """
+    if len(sector) < 0x4B or sector[0] != 0 or sector[1:6] != b"CD001" or sector[6] != 1:
+        raise ValueError("no boot record volume descriptor")
+    if sector[7:39] != EL_TORITO_ID:
+        raise ValueError(f"boot record is not El Torito (boot system id {sector[7:39].rstrip(bytes(1))!r})")
+    return int(struct.unpack_from("<I", sector, 0x47)[0])
+
+
+@dataclass(frozen=True)
+class BootCatalogEntry:
+    """The initial/default entry of an El Torito boot catalog."""
+
+    platform_id: int
+    """From the validation entry: 0 = 80x86, 1 = PowerPC, 2 = Mac, 0xEF = EFI."""
+    bootable: bool
+    emulation: ElToritoEmulation
+    load_segment: int
+    system_type: int
+    sector_count: int
+    """In 512-byte virtual sectors."""
+    load_rba: int
+    """First CD sector (2048 bytes) of the boot image."""
+
+
+def parse_boot_catalog(sector: bytes) -> BootCatalogEntry:
+    """Check the validation entry and parse the initial/default entry.
+
+    Raises ``ValueError`` naming what is wrong (header id, key bytes, checksum, media type).
+    """
+    if len(sector) < 64:
+        raise ValueError("boot catalog shorter than two entries")
+    validation = sector[:32]
+    if validation[0] != 0x01:
+        raise ValueError(f"validation entry header id is {validation[0]:#04x}, not 0x01")
+    if validation[30:32] != BOOT_SIGNATURE:
+        raise ValueError(f"validation entry key is {validation[30:32].hex()}, not 55aa")
+    if sum(struct.unpack("<16H", validation)) & 0xFFFF:
+        raise ValueError("validation entry checksum does not sum to zero")
+    indicator, media, load_segment, system_type, _, count, rba = struct.unpack_from("<BBHBBHI", sector, 32)
+    if indicator not in (0x88, 0x00):
+        raise ValueError(f"initial entry boot indicator is {indicator:#04x}")
+    try:
+        emulation = ElToritoEmulation(media & 0x0F)
+    except ValueError:
+        raise ValueError(f"initial entry has unknown media type {media & 0x0F}") from None
+    return BootCatalogEntry(
+        platform_id=validation[1], bootable=indicator == 0x88, emulation=emulation, load_segment=load_segment,
+        system_type=system_type, sector_count=count, load_rba=rba,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# replies
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """The console's whole answer to one command: data read and final ATA status/sense."""
+
+    data: bytes
+    status: int
+    sense: Sense = NO_SENSE
+
+    @property
+    def ok(self) -> bool:
+        return not self.status & AtaStatus.ERR
+
+
+class ReplyAssembler:
+    """Collects the reply messages of one command until the one that completes it.
+
+    Data chunks larger than ``max_chunk`` (the read buffer the firmware announced) or a total
+    above ``max_total`` are protocol errors: a firmware must not buffer without bound.
+    """
+
+    def __init__(self, *, max_chunk: int = 8192, max_total: int = 64 * 1024 * 1024) -> None:
+        self.max_chunk = max_chunk
+        self.max_total = max_total
+        self._data = bytearray()
+        self._done = False
+
+    def feed(self, message: RedirectionMessage) -> CommandOutcome | None:
+        """Add one message; returns the outcome once the command is complete.
+
+        Raises :class:`RedirectionProtocolError` for anything but data-to-host / command-end,
+        for messages after completion, and for oversize data.
+        """
+        if self._done:
+            raise RedirectionProtocolError(f"{message.TYPE.name} after the command completed", message_type=message.TYPE)
+        if isinstance(message, IDERDataToHost):
+            if len(message.data) > self.max_chunk:
+                raise RedirectionProtocolError(
+                    f"data chunk of {len(message.data)} bytes exceeds the {self.max_chunk}-byte read buffer",
+                    message_type=message.TYPE,
+                )
+            if len(self._data) + len(message.data) > self.max_total:
+                raise RedirectionProtocolError("command data exceeds the firmware limit", message_type=message.TYPE)
+            self._data += message.data
+        elif not isinstance(message, IDERCommandEndResponse):
+            raise RedirectionProtocolError(f"{message.TYPE.name} is not a command reply", message_type=message.TYPE)
+        if not message.completed:
+            return None
+        self._done = True
+        sense = Sense(*message.sense) if message.failed else NO_SENSE
+        return CommandOutcome(data=bytes(self._data), status=message.output.status, sense=sense)
+
+
+# --------------------------------------------------------------------------------------------
+# the boot driver
+
+
+@dataclass(frozen=True)
+class BootResult:
+    """How a boot attempt from one IDE-R device went."""
+
+    booted: bool
+    device: Device
+    volume_id: str | None = None
+    """ISO 9660 volume identifier, or the FAT volume label of a floppy."""
+    boot_image_found: bool = False
+    boot_image_lba: int | None = None
+    """CD: load RBA from the boot catalog (2048-byte sectors); floppy: 0."""
+    boot_image_sectors: int | None = None
+    """CD: sector count from the boot catalog (512-byte virtual sectors); floppy: 1."""
+    emulation: ElToritoEmulation | None = None
+    loaded_bytes: int = 0
+    """Bytes of boot image read from the device."""
+    reason: str | None = None
+    """Why the boot failed (``None`` when it succeeded)."""
+
+
+@dataclass
+class _Progress:
+    """What the boot found so far; becomes the :class:`BootResult` however the boot ends."""
+
+    volume_id: str | None = None
+    boot_image_found: bool = False
+    boot_image_lba: int | None = None
+    boot_image_sectors: int | None = None
+    emulation: ElToritoEmulation | None = None
+    loaded_bytes: int = 0
+
+    def result(self, device: Device, reason: str | None = None) -> BootResult:
+        return BootResult(
+            booted=reason is None, device=device, volume_id=self.volume_id, boot_image_found=self.boot_image_found,
+            boot_image_lba=self.boot_image_lba, boot_image_sectors=self.boot_image_sectors,
+            emulation=self.emulation, loaded_bytes=self.loaded_bytes, reason=reason,
+        )
+
+
+_T = TypeVar("_T")
+_Step = Generator[IDERCommandWritten, CommandOutcome, _T]
+"""A piece of the boot: yields commands, is sent their outcomes, returns a ``_T``."""
+
+
+class BiosBoot:
+    """Boot from the IDE-R ``device``; see the module docstring for the steps.
+
+    ``max_sectors_per_read`` is the largest READ(10) the BIOS issues (bigger images take several
+    commands); ``unit_attention_retries`` how many UNIT ATTENTION answers to TEST UNIT READY it
+    tolerates; ``dma`` sets the DMA bit of every command's feature register.
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        *,
+        max_sectors_per_read: int = 32,
+        unit_attention_retries: int = 3,
+        dma: bool = False,
+    ) -> None:
+        if not 1 <= max_sectors_per_read <= 0xFFFF:
+            raise ValueError("max_sectors_per_read must be 1..65535")
+        self.device = device
+        self.max_sectors_per_read = max_sectors_per_read
+        self.unit_attention_retries = unit_attention_retries
+        self.dma = dma
+
+    @property
+    def _block_size(self) -> int:
+        return CD_BLOCK_SIZE if self.device is Device.CD else FLOPPY_BLOCK_SIZE
+
+    @property
+    def _name(self) -> str:
+        return "CD" if self.device is Device.CD else "floppy"
+
+    def run(self) -> Generator[IDERCommandWritten, CommandOutcome, BootResult]:
+        """The boot as a generator: yields commands, is sent their outcomes, returns the result."""
+        progress = _Progress()
+        try:
+            yield from self._wait_ready()
+            last_lba = yield from self._identify()
+            if self.device is Device.CD:
+                yield from self._boot_cd(last_lba, progress)
+            else:
+                yield from self._boot_floppy(progress)
+        except _BootFailure as failure:
+            return progress.result(self.device, reason=str(failure))
+        return progress.result(self.device)
+
+    # -- commands
+
+    def _command(self, cdb: bytes, byte_count: int = 0) -> _Step[CommandOutcome]:
+        command = IDERCommandWritten.packet(self.device, cdb, dma=self.dma, byte_count=min(byte_count, 0xFFFE))
+        return (yield command)
+
+    def _checked(self, cdb: bytes, what: str, expected_length: int) -> _Step[bytes]:
+        """Run a data-in command that must succeed and return exactly ``expected_length`` bytes."""
+        outcome = yield from self._command(cdb, expected_length)
+        if not outcome.ok:
+            sense = yield from self._request_sense(outcome)
+            raise _BootFailure(f"{what} failed on the {self._name}: {sense}")
+        if len(outcome.data) != expected_length:
+            raise _BootFailure(f"{what} returned {len(outcome.data)} bytes, expected {expected_length}")
+        return outcome.data
+
+    def _request_sense(self, failed: CommandOutcome) -> _Step[Sense]:
+        """Ask the device why the last command failed (falls back to the sense in the reply)."""
+        outcome = yield from self._command(cdb_request_sense(18), 18)
+        if outcome.ok and len(outcome.data) >= 14:
+            return parse_sense(outcome.data)
+        return failed.sense
+
+    def _read(self, lba: int, count: int, what: str) -> _Step[bytes]:
+        """Read ``count`` blocks in READ(10) commands of at most ``max_sectors_per_read``."""
+        data = bytearray()
+        done = 0
+        while done < count:
+            step = min(self.max_sectors_per_read, count - done)
+            data += yield from self._checked(cdb_read10(lba + done, step), what, step * self._block_size)
+            done += step
+        return bytes(data)
+
+    # -- steps
+
+    def _wait_ready(self) -> _Step[None]:
+        for _ in range(self.unit_attention_retries + 1):
+            outcome = yield from self._command(cdb_test_unit_ready())
+            if outcome.ok:
+                return
+            sense = yield from self._request_sense(outcome)
+            if sense.key == SenseKey.UNIT_ATTENTION:
+                continue
+            if sense.key == SenseKey.NOT_READY and sense.asc == 0x3A:
+                raise _BootFailure(f"no medium in the IDE-R {self._name} drive ({sense})")
+            raise _BootFailure(f"the IDE-R {self._name} drive is not ready: {sense}")
+        raise _BootFailure(f"the IDE-R {self._name} drive kept reporting UNIT ATTENTION")
+
+    def _identify(self) -> _Step[int]:
+        inquiry = parse_inquiry((yield from self._checked(cdb_inquiry(36), "INQUIRY", 36)))
+        wanted = PeripheralType.CD_DVD if self.device is Device.CD else PeripheralType.DIRECT_ACCESS
+        if inquiry.peripheral_type != wanted:
+            raise _BootFailure(
+                f"the IDE-R {self._name} drive reports {PeripheralType.describe(inquiry.peripheral_type)}"
+            )
+        last_lba, block_size = parse_read_capacity((yield from self._checked(cdb_read_capacity(), "READ CAPACITY", 8)))
+        if block_size != self._block_size:
+            raise _BootFailure(f"{self._name} block size is {block_size}, expected {self._block_size}")
+        return last_lba
+
+    def _boot_cd(self, last_lba: int, progress: _Progress) -> _Step[None]:
+        if last_lba < EL_TORITO_BOOT_RECORD_SECTOR:
+            raise _BootFailure(f"CD image too small to be ISO 9660 ({last_lba + 1} sectors)")
+        pvd = yield from self._read(ISO_PVD_SECTOR, 1, "reading the primary volume descriptor")
+        try:
+            progress.volume_id = parse_primary_volume_descriptor(pvd)
+        except ValueError:
+            raise _BootFailure(f"not an ISO 9660 CD: no primary volume descriptor at sector {ISO_PVD_SECTOR}") from None
+        record = yield from self._read(EL_TORITO_BOOT_RECORD_SECTOR, 1, "reading the boot record")
+        try:
+            catalog_lba = parse_boot_record(record)
+        except ValueError as exc:
+            raise _BootFailure(
+                f"CD is not bootable: no El Torito boot record at sector {EL_TORITO_BOOT_RECORD_SECTOR} ({exc})"
+            ) from None
+        if catalog_lba > last_lba:
+            raise _BootFailure(f"El Torito boot catalog at sector {catalog_lba} is beyond the end of the CD")
+        try:
+            entry = parse_boot_catalog((yield from self._read(catalog_lba, 1, "reading the boot catalog")))
+        except ValueError as exc:
+            raise _BootFailure(f"invalid El Torito boot catalog: {exc}") from None
+        progress.boot_image_lba, progress.boot_image_sectors = entry.load_rba, entry.sector_count
+        progress.emulation = entry.emulation
+        if entry.platform_id != 0:
+            raise _BootFailure(f"boot catalog is for platform {entry.platform_id:#04x}, not 80x86")
+        if not entry.bootable:
+            raise _BootFailure("El Torito initial entry is not bootable (indicator 0x00)")
+        # A count of 0 is read as one virtual sector, as lenient BIOSes do.
+        cd_sectors = -(-max(entry.sector_count, 1) * VIRTUAL_SECTOR // CD_BLOCK_SIZE)
+        if entry.load_rba + cd_sectors - 1 > last_lba:
+            raise _BootFailure(f"boot image at sector {entry.load_rba} runs past the end of the CD")
+        progress.boot_image_found = True
+        image = yield from self._read(entry.load_rba, cd_sectors, "reading the boot image")
+        progress.loaded_bytes = len(image)
+
+    def _boot_floppy(self, progress: _Progress) -> _Step[None]:
+        sector = yield from self._read(0, 1, "reading the boot sector")
+        progress.volume_id = _fat_volume_label(sector)
+        progress.boot_image_lba, progress.boot_image_sectors, progress.loaded_bytes = 0, 1, len(sector)
+        if sector[510:512] != BOOT_SIGNATURE:
+            raise _BootFailure(f"floppy is not bootable: boot sector ends {sector[510:512].hex()}, not 55aa")
+        progress.boot_image_found = True
+
+
+def _fat_volume_label(sector: bytes) -> str | None:
+    """FAT12/16 volume label from the extended BIOS parameter block (signature 0x29 at 38)."""
+    if sector[38] != 0x29:
+        return None
+    return sector[43:54].decode("ascii", "replace").rstrip() or None
+
+
+def run_boot(
+    boot: BiosBoot,
+    transact: Callable[[IDERCommandWritten], Iterable[RedirectionMessage]],
+    *,
+    read_buffer_size: int = 8192,
+) -> BootResult:
+    """Drive ``boot`` to its result: each command goes to ``transact``, which returns the
+    console's reply messages for it (sequence numbers are the transport's business).
+
+    Raises :class:`RedirectionProtocolError` if a reply is malformed or never completes.
+    """
+    flow = boot.run()
+    try:
+        command = next(flow)
+        while True:
+            assembler = ReplyAssembler(max_chunk=read_buffer_size)
+            outcome: CommandOutcome | None = None
+            for message in transact(command):
+                outcome = assembler.feed(message)
+            if outcome is None:
+                raise RedirectionProtocolError("the console's reply never completed the command")
+            command = flow.send(outcome)
+    except StopIteration as stop:
+        result: BootResult = stop.value
+        return result
