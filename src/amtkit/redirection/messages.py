@@ -555,7 +555,10 @@ class DigestAuthFields:
         )
 
     def verify(self, credentials: Credentials) -> bool:
-        """Firmware side: does ``response`` prove knowledge of ``credentials``' password?"""
+        """Firmware side: does ``response`` prove knowledge of ``credentials``' password?
+
+        The caller must also check that ``realm`` and ``nonce`` are the ones it issued.
+        """
         if self.is_initial or self.username != credentials.username:
             return False
         expected = self.expected_response(credentials).encode("ascii")
