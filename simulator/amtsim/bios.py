@@ -20,6 +20,12 @@ CD-ROM (El Torito, "bootable CD-ROM format specification" 1.0):
 Floppy: the same first two steps (direct-access device, 512-byte blocks), then sector 0 must
 end with the boot signature 55 AA at bytes 510-511.
 
+:class:`SequentialRead` is not a boot: it reads a whole drive (or its first N blocks) in large
+READ(10)s and keeps nothing, the way a benchmark drives a console (see ``bench/ider.py``).
+
+The ISO 9660 / El Torito layouts are parsed by :mod:`amtkit.ider.eltorito`, shared with the
+console, which reads its own image to know where the boot image lies.
+
 Shape (like h11 / httpx auth flows): :meth:`BiosBoot.run` is a generator that yields
 :class:`~amtkit.redirection.messages.IDERCommandWritten` messages and is sent a
 :class:`CommandOutcome` for each; it returns a :class:`BootResult`.  :class:`ReplyAssembler`
@@ -29,11 +35,23 @@ turns the console's reply messages into an outcome, and :func:`run_boot` ties th
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
+from amtkit.ider.eltorito import (
+    BOOT_SIGNATURE,
+    EL_TORITO_BOOT_RECORD_SECTOR,
+    EL_TORITO_ID,
+    ISO_PVD_SECTOR,
+    VIRTUAL_SECTOR,
+    BootCatalogEntry,
+    ElToritoEmulation,
+    fat_volume_label,
+    parse_boot_catalog,
+    parse_boot_record,
+    parse_primary_volume_descriptor,
+)
 from amtkit.ider.image import CD_BLOCK_SIZE, FLOPPY_BLOCK_SIZE
 from amtkit.ider.scsi import (
     NO_SENSE,
@@ -51,7 +69,6 @@ from amtkit.ider.scsi import (
 )
 from amtkit.redirection.messages import (
     AtaStatus,
-    DescribedIntEnum,
     Device,
     IDERCommandEndResponse,
     IDERCommandWritten,
@@ -61,110 +78,28 @@ from amtkit.redirection.messages import (
 )
 
 __all__ = [
+    "BOOT_SIGNATURE",
+    "EL_TORITO_BOOT_RECORD_SECTOR",
+    "EL_TORITO_ID",
+    "ISO_PVD_SECTOR",
+    "VIRTUAL_SECTOR",
     "BiosBoot",
     "BootCatalogEntry",
     "BootResult",
     "CommandOutcome",
     "ElToritoEmulation",
+    "FirmwareFlow",
     "ReplyAssembler",
+    "SequentialRead",
     "parse_boot_catalog",
     "parse_boot_record",
     "parse_primary_volume_descriptor",
     "run_boot",
 ]
 
-ISO_PVD_SECTOR = 16
-"""ISO 9660: the volume descriptor set starts at sector 16 (the primary one first)."""
-EL_TORITO_BOOT_RECORD_SECTOR = 17
-"""El Torito: the boot record volume descriptor must be at sector 17."""
-EL_TORITO_ID = b"EL TORITO SPECIFICATION".ljust(32, b"\0")
-BOOT_SIGNATURE = b"\x55\xaa"
-VIRTUAL_SECTOR = 512
-"""El Torito counts the boot image in 512-byte virtual sectors."""
-
-
-class ElToritoEmulation(DescribedIntEnum):
-    """Boot media type of an El Torito catalog entry (low nibble of byte 1)."""
-
-    NO_EMULATION = 0, "boot image is loaded and run as is"
-    FLOPPY_1_2M = 1, "image emulates a 1.2 MB floppy as drive A:"
-    FLOPPY_1_44M = 2, "image emulates a 1.44 MB floppy as drive A:"
-    FLOPPY_2_88M = 3, "image emulates a 2.88 MB floppy as drive A:"
-    HARD_DISK = 4, "image emulates a hard disk as drive C:"
-
 
 class _BootFailure(Exception):
     """Internal: ends :meth:`BiosBoot.run` with a failed :class:`BootResult`."""
-
-
-# --------------------------------------------------------------------------------------------
-# ISO 9660 / El Torito structures
-
-
-def parse_primary_volume_descriptor(sector: bytes) -> str:
-    """The volume identifier of an ISO 9660 primary volume descriptor.
-
-    Raises ``ValueError`` if ``sector`` is not one (type 1, ``CD001``, version 1).
-    """
-    if len(sector) < 72 or sector[0] != 1 or sector[1:6] != b"CD001" or sector[6] != 1:
-        raise ValueError("no ISO 9660 primary volume descriptor")
-    return sector[40:72].decode("ascii", "replace").rstrip(" \0")
-
-
-def parse_boot_record(sector: bytes) -> int:
-    """The boot catalog LBA from an El Torito boot record volume descriptor.
-
-    Raises ``ValueError`` if ``sector`` is not one (type 0, ``CD001``, version 1, boot system
-    identifier ``EL TORITO SPECIFICATION``).
-    """
-    if len(sector) < 0x4B or sector[0] != 0 or sector[1:6] != b"CD001" or sector[6] != 1:
-        raise ValueError("no boot record volume descriptor")
-    if sector[7:39] != EL_TORITO_ID:
-        raise ValueError(f"boot record is not El Torito (boot system id {sector[7:39].rstrip(bytes(1))!r})")
-    return int(struct.unpack_from("<I", sector, 0x47)[0])
-
-
-@dataclass(frozen=True)
-class BootCatalogEntry:
-    """The initial/default entry of an El Torito boot catalog."""
-
-    platform_id: int
-    """From the validation entry: 0 = 80x86, 1 = PowerPC, 2 = Mac, 0xEF = EFI."""
-    bootable: bool
-    emulation: ElToritoEmulation
-    load_segment: int
-    system_type: int
-    sector_count: int
-    """In 512-byte virtual sectors."""
-    load_rba: int
-    """First CD sector (2048 bytes) of the boot image."""
-
-
-def parse_boot_catalog(sector: bytes) -> BootCatalogEntry:
-    """Check the validation entry and parse the initial/default entry.
-
-    Raises ``ValueError`` naming what is wrong (header id, key bytes, checksum, media type).
-    """
-    if len(sector) < 64:
-        raise ValueError("boot catalog shorter than two entries")
-    validation = sector[:32]
-    if validation[0] != 0x01:
-        raise ValueError(f"validation entry header id is {validation[0]:#04x}, not 0x01")
-    if validation[30:32] != BOOT_SIGNATURE:
-        raise ValueError(f"validation entry key is {validation[30:32].hex()}, not 55aa")
-    if sum(struct.unpack("<16H", validation)) & 0xFFFF:
-        raise ValueError("validation entry checksum does not sum to zero")
-    indicator, media, load_segment, system_type, _, count, rba = struct.unpack_from("<BBHBBHI", sector, 32)
-    if indicator not in (0x88, 0x00):
-        raise ValueError(f"initial entry boot indicator is {indicator:#04x}")
-    try:
-        emulation = ElToritoEmulation(media & 0x0F)
-    except ValueError:
-        raise ValueError(f"initial entry has unknown media type {media & 0x0F}") from None
-    return BootCatalogEntry(
-        platform_id=validation[1], bootable=indicator == 0x88, emulation=emulation, load_segment=load_segment,
-        system_type=system_type, sector_count=count, load_rba=rba,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,23 +113,33 @@ class CommandOutcome:
     data: bytes
     status: int
     sense: Sense = NO_SENSE
+    discarded: int = 0
+    """Bytes received but not kept (an assembler with ``collect=False``)."""
 
     @property
     def ok(self) -> bool:
         return not self.status & AtaStatus.ERR
+
+    @property
+    def size(self) -> int:
+        """Bytes the console sent for the command, kept or not."""
+        return len(self.data) + self.discarded
 
 
 class ReplyAssembler:
     """Collects the reply messages of one command until the one that completes it.
 
     Data chunks larger than ``max_chunk`` (the read buffer the firmware announced) or a total
-    above ``max_total`` are protocol errors: a firmware must not buffer without bound.
+    above ``max_total`` are protocol errors: a firmware must not buffer without bound.  With
+    ``collect=False`` the data is only counted (:attr:`CommandOutcome.discarded`), never kept.
     """
 
-    def __init__(self, *, max_chunk: int = 8192, max_total: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, *, max_chunk: int = 8192, max_total: int = 64 * 1024 * 1024, collect: bool = True) -> None:
         self.max_chunk = max_chunk
         self.max_total = max_total
+        self.collect = collect
         self._data = bytearray()
+        self._discarded = 0
         self._done = False
 
     def feed(self, message: RedirectionMessage) -> CommandOutcome | None:
@@ -211,16 +156,20 @@ class ReplyAssembler:
                     f"data chunk of {len(message.data)} bytes exceeds the {self.max_chunk}-byte read buffer",
                     message_type=message.TYPE,
                 )
-            if len(self._data) + len(message.data) > self.max_total:
+            if not self.collect:
+                self._discarded += len(message.data)
+            elif len(self._data) + len(message.data) > self.max_total:
                 raise RedirectionProtocolError("command data exceeds the firmware limit", message_type=message.TYPE)
-            self._data += message.data
+            else:
+                self._data += message.data
         elif not isinstance(message, IDERCommandEndResponse):
             raise RedirectionProtocolError(f"{message.TYPE.name} is not a command reply", message_type=message.TYPE)
         if not message.completed:
             return None
         self._done = True
         sense = Sense(*message.sense) if message.failed else NO_SENSE
-        return CommandOutcome(data=bytes(self._data), status=message.output.status, sense=sense)
+        return CommandOutcome(data=bytes(self._data), status=message.output.status, sense=sense,
+                              discarded=self._discarded)
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,6 +218,8 @@ class _Progress:
 _T = TypeVar("_T")
 _Step = Generator[IDERCommandWritten, CommandOutcome, _T]
 """A piece of the boot: yields commands, is sent their outcomes, returns a ``_T``."""
+FirmwareFlow = Generator[IDERCommandWritten, CommandOutcome, BootResult]
+"""What :meth:`BiosBoot.run` (and :meth:`SequentialRead.run`) returns: a transport drives it."""
 
 
 class BiosBoot:
@@ -278,6 +229,9 @@ class BiosBoot:
     commands); ``unit_attention_retries`` how many UNIT ATTENTION answers to TEST UNIT READY it
     tolerates; ``dma`` sets the DMA bit of every command's feature register.
     """
+
+    collects_data: ClassVar[bool] = True
+    """Whether the transport must keep the data of each command (see :class:`ReplyAssembler`)."""
 
     def __init__(
         self,
@@ -403,8 +357,7 @@ class BiosBoot:
             raise _BootFailure(f"boot catalog is for platform {entry.platform_id:#04x}, not 80x86")
         if not entry.bootable:
             raise _BootFailure("El Torito initial entry is not bootable (indicator 0x00)")
-        # A count of 0 is read as one virtual sector, as lenient BIOSes do.
-        cd_sectors = -(-max(entry.sector_count, 1) * VIRTUAL_SECTOR // CD_BLOCK_SIZE)
+        cd_sectors = entry.cd_blocks
         if entry.load_rba + cd_sectors - 1 > last_lba:
             raise _BootFailure(f"boot image at sector {entry.load_rba} runs past the end of the CD")
         progress.boot_image_found = True
@@ -413,18 +366,54 @@ class BiosBoot:
 
     def _boot_floppy(self, progress: _Progress) -> _Step[None]:
         sector = yield from self._read(0, 1, "reading the boot sector")
-        progress.volume_id = _fat_volume_label(sector)
+        progress.volume_id = fat_volume_label(sector)
         progress.boot_image_lba, progress.boot_image_sectors, progress.loaded_bytes = 0, 1, len(sector)
         if sector[510:512] != BOOT_SIGNATURE:
             raise _BootFailure(f"floppy is not bootable: boot sector ends {sector[510:512].hex()}, not 55aa")
         progress.boot_image_found = True
 
 
-def _fat_volume_label(sector: bytes) -> str | None:
-    """FAT12/16 volume label from the extended BIOS parameter block (signature 0x29 at 38)."""
-    if sector[38] != 0x29:
-        return None
-    return sector[43:54].decode("ascii", "replace").rstrip() or None
+class SequentialRead(BiosBoot):
+    """Not a boot: read the drive from block 0 (its first ``blocks`` blocks, or all of it) in
+    READ(10)s of ``sectors_per_read`` blocks and keep nothing.
+
+    This is how the IDE-R benchmark makes the simulated firmware pull a whole image through a
+    console as fast as the console serves it; a real BIOS never does this.  The same ready and
+    identify steps as a boot come first.  In the result, ``loaded_bytes`` counts the bytes that
+    arrived, ``booted`` means the read completed and ``reason`` says why it did not.
+    """
+
+    collects_data: ClassVar[bool] = False
+
+    def __init__(self, device: Device, *, blocks: int | None = None, sectors_per_read: int = 512,
+                 dma: bool = False) -> None:
+        super().__init__(device, max_sectors_per_read=sectors_per_read, dma=dma)
+        if blocks is not None and blocks < 0:
+            raise ValueError("blocks must not be negative")
+        self.blocks = blocks
+
+    def run(self) -> FirmwareFlow:
+        progress = _Progress()
+        try:
+            yield from self._wait_ready()
+            last_lba = yield from self._identify()
+            total = last_lba + 1 if self.blocks is None else min(self.blocks, last_lba + 1)
+            done = 0
+            while done < total:
+                step = min(self.max_sectors_per_read, total - done)
+                expected = step * self._block_size
+                outcome = yield from self._command(cdb_read10(done, step), expected)
+                if not outcome.ok:
+                    sense = yield from self._request_sense(outcome)
+                    raise _BootFailure(f"READ(10) of blocks {done}+{step} failed on the {self._name}: {sense}")
+                if outcome.size != expected:
+                    raise _BootFailure(f"READ(10) of blocks {done}+{step} returned {outcome.size} bytes, "
+                                       f"expected {expected}")
+                progress.loaded_bytes += expected
+                done += step
+        except _BootFailure as failure:
+            return progress.result(self.device, reason=str(failure))
+        return progress.result(self.device)
 
 
 def run_boot(
@@ -442,7 +431,7 @@ def run_boot(
     try:
         command = next(flow)
         while True:
-            assembler = ReplyAssembler(max_chunk=read_buffer_size)
+            assembler = ReplyAssembler(max_chunk=read_buffer_size, collect=boot.collects_data)
             outcome: CommandOutcome | None = None
             for message in transact(command):
                 outcome = assembler.feed(message)

@@ -73,6 +73,7 @@ __all__ = [
     "parse_inquiry",
     "parse_read_capacity",
     "parse_sense",
+    "read_extent",
 ]
 
 
@@ -237,6 +238,23 @@ def cdb_prevent_allow_medium_removal(prevent: bool) -> bytes:
 
 def cdb_start_stop_unit(*, start: bool, load_eject: bool = False) -> bytes:
     return struct.pack(">B3xB7x", ScsiOpcode.START_STOP_UNIT, (0x02 if load_eject else 0) | (0x01 if start else 0))
+
+
+_READ_OPCODES = (ScsiOpcode.READ_6, ScsiOpcode.READ_10, ScsiOpcode.READ_12)
+
+
+def read_extent(cdb: bytes) -> tuple[int, int] | None:
+    """(first LBA, block count) of a READ(6/10/12) CDB; ``None`` for any other command."""
+    opcode = cdb[0]
+    if opcode not in _READ_OPCODES:
+        return None
+    if opcode == ScsiOpcode.READ_6:
+        return int.from_bytes(cdb[1:4], "big") & 0x1FFFFF, cdb[4] or 256
+    if opcode == ScsiOpcode.READ_10:
+        lba, count = struct.unpack_from(">IxH", cdb, 2)
+    else:
+        lba, count = struct.unpack_from(">II", cdb, 2)
+    return int(lba), int(count)
 
 
 def parse_read_capacity(data: bytes) -> tuple[int, int]:
@@ -427,13 +445,9 @@ class ScsiDrive:
 
     def _read(self, cdb: bytes, chunk_size: int) -> ScsiResponse:
         image = self._require_medium()
-        if cdb[0] == ScsiOpcode.READ_6:
-            lba = int.from_bytes(cdb[1:4], "big") & 0x1FFFFF
-            count = cdb[4] or 256
-        elif cdb[0] == ScsiOpcode.READ_10:
-            lba, count = struct.unpack_from(">IxH", cdb, 2)
-        else:
-            lba, count = struct.unpack_from(">II", cdb, 2)
+        extent = read_extent(cdb)
+        assert extent is not None  # only READ opcodes are routed here
+        lba, count = extent
         try:
             chunks = image.read(lba, count, chunk_size=chunk_size)
         except ImageRangeError:
