@@ -19,6 +19,7 @@ import click
 from .config import DeviceConfig, Timing
 from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 from .server import Simulator
+from .services import default_rmcp_port
 
 
 @click.group()
@@ -32,6 +33,9 @@ def main() -> None:
 @click.option("--address", default=None, help="Address of the first device [127.0.0.1, or 127.1.0.1 with --devices].")
 @click.option("--http-port", type=int, default=16992, show_default=True, help="WS-Man HTTP port (0 = any free).")
 @click.option("--tls-port", type=int, default=16993, show_default=True, help="WS-Man TLS port (-1 = none).")
+@click.option("--rmcp-port", type=int, default=None,
+              help="UDP port answering RMCP presence pings (-1 = none) [623 when allowed, else none; "
+                   "a scenario's own setting unless given].")
 @click.option("--username", default="admin", show_default=True)
 @click.option("--password", envvar="AMTSIM_PASSWORD", default="P@ssw0rd", show_default=True,
               help="Digest password of every device (or AMTSIM_PASSWORD).")
@@ -40,7 +44,8 @@ def main() -> None:
 @click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path), help="Where the TLS certificate is kept.")
 @click.option("--json", "as_json", is_flag=True, help="Print the device list as JSON (one line) when ready.")
 def run(scenario: Path | None, count: int | None, address: str | None, http_port: int, tls_port: int,
-        username: str, password: str, amt_version: str, instant: bool, cert_dir: Path | None, as_json: bool) -> None:
+        rmcp_port: int | None, username: str, password: str, amt_version: str, instant: bool, cert_dir: Path | None,
+        as_json: bool) -> None:
     """Serve simulated devices until interrupted (Ctrl-C or SIGTERM)."""
     try:
         if scenario is not None:
@@ -56,6 +61,10 @@ def run(scenario: Path | None, count: int | None, address: str | None, http_port
             configs = parse_scenario(data, "command line")
     except ScenarioError as error:
         raise click.ClickException(str(error)) from None
+    if rmcp_port is not None or scenario is None:
+        port = default_rmcp_port() if rmcp_port is None else (None if rmcp_port < 0 else rmcp_port)
+        for config in configs:
+            config.rmcp_port = port
     if instant:
         for config in configs:
             config.timing = Timing(power_transition=0, power_off_phase=0)
@@ -72,13 +81,14 @@ async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, as_json: bo
         click.echo(f"amtkit-sim: cannot listen: {error.strerror} ({error})", err=True)
         sys.exit(3)
     listing = [{"name": d.name, "address": d.address, "http_port": d.config.http_port,
-                "tls_port": d.config.tls_port, "version": d.config.amt_version} for d in simulator.devices]
+                "tls_port": d.config.tls_port, "rmcp_port": d.config.rmcp_port,
+                "version": d.config.amt_version} for d in simulator.devices]
     if as_json:
         click.echo(json.dumps({"devices": listing, "tls_sha256": simulator.certificate.sha256}))
     else:
         for item in listing[:20]:
             click.echo(f"{item['name']:<16} {item['address']}:{item['http_port']} tls:{item['tls_port']} "
-                       f"AMT {item['version']}")
+                       f"rmcp:{item['rmcp_port']} AMT {item['version']}")
         if len(listing) > 20:
             click.echo(f"... and {len(listing) - 20} more")
         if any(d.config.tls_port for d in simulator.devices):

@@ -53,6 +53,8 @@ class DeviceConfig:
     tls_port: int | None = 16993
     redirection_port: int | None = None
     rmcp_port: int | None = None
+    """UDP port answering RMCP presence pings (623 on real AMT; needs privileges); ``None``: no answers,
+    0: any free port (one socket for this device, read back after start)."""
     amt_version: str = "16.1.25"
     build_number: str = "2021"
     sku: str = "16392"

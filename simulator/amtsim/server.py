@@ -26,6 +26,7 @@ from .backends.accounts import Verdict
 from .config import DeviceConfig
 from .device import SimulatedDevice
 from .dispatch import dispatch_wsman, try_identify
+from .services import RmcpService
 from .tlscert import CertificateFiles, ensure_certificate
 
 __all__ = ["Simulator"]
@@ -156,6 +157,11 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._servers: dict[str, list[asyncio.AbstractServer]] = {}
         self._extra_starters: list[Callable[[SimulatedDevice], object]] = []
+        self._extra_stoppers: list[Callable[[SimulatedDevice], object]] = []
+        self.rmcp = RmcpService()
+        """Presence-ping answers of the devices with an ``rmcp_port``."""
+        self.on_device_start(self.rmcp.start_device)
+        self.on_device_stop(self.rmcp.stop_device)
         _raise_fd_limit()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -232,6 +238,10 @@ class Simulator:
         """Let a service add listeners of its own (redirection, RMCP) to every device."""
         self._extra_starters.append(starter)
 
+    def on_device_stop(self, stopper: Callable[[SimulatedDevice], object]) -> None:
+        """Let a service close what its start hook opened (called for every device removed or stopped)."""
+        self._extra_stoppers.append(stopper)
+
     async def start_devices(self) -> None:
         """Start every device's listeners on the running loop (foreground mode)."""
         for device in self.devices:
@@ -259,6 +269,10 @@ class Simulator:
                 await result
 
     async def _close_device(self, device: SimulatedDevice) -> None:
+        for stopper in self._extra_stoppers:
+            result = stopper(device)
+            if asyncio.iscoroutine(result):
+                await result
         for server in self._servers.pop(str(id(device)), []):
             server.close()
             await server.wait_closed()

@@ -6,7 +6,6 @@ import asyncio
 import datetime
 import socket
 import ssl
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -307,12 +306,17 @@ def test_pong_from_another_address_is_not_credited() -> None:
     assert [r.rmcp_answered for r in records] == [True, False]
 
 
-def test_silent_hosts_cost_the_rmcp_timeouts_once_not_per_host() -> None:
-    started = time.monotonic()
-    records = run_discovery([], "127.0.22.1-200", http=False, rmcp_timeout=0.25)
-    elapsed = time.monotonic() - started
+def test_every_silent_host_gets_one_ping_and_one_retry_then_no_response() -> None:
+    """200 silent addresses: each is pinged twice (the retry), none more; how long that takes is for bench/."""
+    async def run() -> tuple[list[HostRecord], list[str]]:
+        async with lab([], loopback_rmcp=True, http=False, rmcp_timeout=0.2) as the_lab:
+            records = await discover_async("127.0.22.1-200", settings=the_lab.settings)
+            return records, the_lab.rmcp_lookups
+
+    records, pinged = asyncio.run(run())
     assert len(records) == 200 and all(r.classification is Classification.NO_RESPONSE for r in records)
-    assert elapsed < 2.0  # (1 + 1 retry) * 0.25 s, not 200 * 0.5 s
+    assert sorted(set(pinged)) == sorted(r.host for r in records)
+    assert all(pinged.count(r.host) == 2 for r in records)
 
 
 # ------------------------------------------------------------------------------------- identify, progress, API
@@ -418,23 +422,32 @@ def test_server_header_parsing(header: str, amt: bool, version: str | None) -> N
     assert (parsed is not None) == amt and (parsed.version if parsed else None) == version
 
 
-# ------------------------------------------------------------------------------------- speed target
+# ------------------------------------------------------------------------------------- a /22 fleet
 
 
-def test_a_22_with_500_devices_is_discovered_in_under_5_seconds() -> None:
-    """The benchmark target: 1022 addresses, 500 AMT devices (RMCP + HTTP), default timeouts."""
-    devices = [
-        Device(f"127.1.{i // 250}.{i % 250 + 1}", pong=PONG_11_8, http=AMT_15) for i in range(500)
-    ]
+def test_a_22_with_500_devices_finds_exactly_the_500_with_their_versions_and_states() -> None:
+    """1022 addresses, 500 AMT devices (RMCP + HTTP banner) of mixed versions and provisioning states, default
+    settings: every device found with the right version and state, nothing else taken for AMT. The time it
+    takes is measured by bench/discovery.py, not asserted here."""
+    versions = [("15.0.23.1706", (15, 0)), ("16.1.25", (16, 1)), ("11.8.55", (11, 8))]
+    states = list(ProvisioningState)
+    expected: dict[str, tuple[str, ProvisioningState]] = {}
+    devices = []
+    for i in range(500):
+        address = f"127.1.{i // 250}.{i % 250 + 1}"
+        banner, pong_version = versions[i % len(versions)]
+        state = states[i % len(states)]
+        expected[address] = (banner, state)
+        devices.append(Device(address, pong=PongInfo(version=pong_version, provisioning_state=state),
+                              http=f"Intel(R) Active Management Technology {banner}"))
 
-    async def run() -> tuple[list[HostRecord], float]:
+    async def run() -> list[HostRecord]:
         async with lab(devices, loopback_rmcp=True) as the_lab:
-            started = time.monotonic()
-            records = await discover_async("127.1.0.0/22", settings=the_lab.settings)
-            return records, time.monotonic() - started
+            return await discover_async("127.1.0.0/22", settings=the_lab.settings)
 
-    records, elapsed = asyncio.run(run())
-    present = [r for r in records if r.classification is Classification.AMT_PRESENT]
-    assert len(records) == 1022 and len(present) == 500
-    assert all(r.rmcp_answered and r.version == "15.0.23.1706" for r in present)
-    assert elapsed < 5.0, f"discovery took {elapsed:.2f} s"
+    records = asyncio.run(run())
+    assert len(records) == 1022
+    found = {r.host: (r.version, r.provisioning_state) for r in records if r.is_amt}
+    assert found == expected
+    assert all(r.rmcp_answered for r in records if r.is_amt)
+    assert all(r.classification is Classification.PORTS_CLOSED for r in records if r.host not in expected)
