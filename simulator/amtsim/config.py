@@ -70,6 +70,32 @@ class DeviceConfig:
     sleep_supported: bool = True
     """Whether sleep and hibernate are offered (desktops without S3/S4 support say no)."""
     mac_address: str = ""
+    """AMT's MAC address as AMT writes it (``00-be-43-d8-22-a4``); empty: derived from the GUID."""
+    ip_address: str = ""
+    """The IPv4 address AMT reports in ``AMT_EthernetPortSettings``; empty: the device's ``address``."""
+    subnet_mask: str = "255.255.255.0"
+    default_gateway: str = ""
+    primary_dns: str = ""
+    dhcp_enabled: bool = True
+    link_up: bool = True
+    manufacturer: str = "amtsim Systems"
+    """Chassis maker (``CIM_Chassis.Manufacturer``)."""
+    model: str = "vPro Desktop 9000"
+    serial_number: str = ""
+    """Chassis serial number; empty: derived from the GUID."""
+    bios_vendor: str = "Intel Corp."
+    bios_version: str = "AMTSIM.0054.2023.0615.1200"
+    bios_release_date: str = "2023-06-15"
+    cpu_count: int = 1
+    cpu_speed_mhz: int = 2400
+    cpu_max_speed_mhz: int = 4700
+    memory_gib: list[int] = field(default_factory=lambda: [8, 8])
+    """One entry per memory module, in GiB."""
+    kvm_supported: bool = True
+    """The SKU has KVM (no ``CIM_KVMRedirectionSAP`` instance otherwise, as on non-KVM parts)."""
+    kvm_enabled: bool = True
+    ider_enabled: bool = True
+    sol_enabled: bool = True
     timing: Timing = field(default_factory=Timing)
     faults: Faults = field(default_factory=Faults)
 

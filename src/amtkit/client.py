@@ -39,6 +39,7 @@ from .wsman.values import CimInstance, EndpointReference, Selector, Value
 from .wsman.xmlsafe import XMLInputError
 
 if TYPE_CHECKING:
+    from .inventory import InventoryReader
     from .power import PowerControl
 
 __all__ = ["Client"]
@@ -109,6 +110,12 @@ class Client:
         from .power import PowerControl
 
         return PowerControl(self)
+
+    @cached_property
+    def inventory(self) -> InventoryReader:
+        from .inventory import InventoryReader
+
+        return InventoryReader(self)
 
     # -- intrinsic operations --------------------------------------------------------------------
     def identify(self) -> IdentifyResult:

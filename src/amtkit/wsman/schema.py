@@ -141,6 +141,11 @@ KEYS: dict[str, tuple[str, ...]] = {
     "AMT_Hdr8021Filter": ("InstanceID",),
     "AMT_SystemDefensePolicy": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
     "CIM_EthernetPort": ("CreationClassName", "DeviceID", "SystemCreationClassName", "SystemName"),
+    "CIM_Chassis": ("CreationClassName", "Tag"),
+    "CIM_PhysicalMemory": ("CreationClassName", "Tag"),
+    "CIM_Processor": ("CreationClassName", "DeviceID", "SystemCreationClassName", "SystemName"),
+    "CIM_BIOSElement": ("Name", "SoftwareElementID", "SoftwareElementState", "TargetOperatingSystem", "Version"),
+    "CIM_KVMRedirectionSAP": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
 }
 
 
