@@ -48,6 +48,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 if TYPE_CHECKING:
+    from amtkit.client import Client
     from amtkit.store import Store
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ProfileSet",
+    "connect",
     "default_profiles_path",
 ]
 
@@ -333,3 +335,41 @@ class _Plan:
             self.store.forget_profile(self.host)
         untried = tuple(n for n in self.names if n not in self.tried and n not in self.unavailable)
         return NoWorkingProfileError(self.host, tuple(self.tried), untried, tuple(self.unavailable.values()))
+
+
+def _check_login(client: Client) -> object:
+    from amtkit.wsman.names import Cls
+
+    return client.get(Cls.AMT_GeneralSettings)
+
+
+def connect(
+    host: str,
+    profiles: ProfileSet,
+    store: Store | None = None,
+    *,
+    check: Callable[[Client], object] = _check_login,
+    max_tries: int | None = None,
+    **client_options: Any,
+) -> tuple[Profile, Client]:
+    """Open a :class:`~amtkit.client.Client` to ``host`` with the first profile that logs in.
+
+    Profiles are tried in :meth:`ProfileSet.ordered_for` order, at most ``max_tries`` (AMT
+    anti-hammering); each try opens a client with ``client_options`` (port, tls, timeout...) and
+    calls ``check(client)``, by default a Get of ``AMT_GeneralSettings`` (one round trip after the
+    digest challenge; the nonce is then reused by the returned client). A rejected login moves on;
+    any other error closes the client and propagates. The profile that works is remembered in
+    ``store``. Raises :class:`NoWorkingProfileError` naming the profiles tried when none works.
+    """
+    from amtkit.client import Client
+
+    def attempt(credentials: Credentials) -> Client:
+        client = Client(host, username=credentials.username, password=credentials.password, **client_options)
+        try:
+            check(client)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    return profiles.first_working(host, attempt, store, max_tries=max_tries)
