@@ -1,0 +1,152 @@
+"""A simulated AMT device in its own process, with its counters readable from the bench.
+
+Client and simulator must not share a GIL: a real console talks to firmware on another
+machine, and one interpreter doing both would time their contention, not amtkit. So the bench
+starts this module as a child (``python -m bench.simproc``), optionally pinned to one CPU, and
+talks to it over its standard streams, one line each way:
+
+* the child prints ``{"address": ..., "port": ..., ...}`` once it listens;
+* ``stats`` on its stdin answers the device's counters (``http_requests`` counts every HTTP
+  request the simulator received, 401 round trips included) plus the child's CPU seconds;
+* ``quit`` or end of input stops it.
+
+Nothing here changes the simulator: it is :class:`amtsim.server.Simulator` as tests use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+from dataclasses import dataclass, fields
+from typing import IO
+
+from .framework import ROOT
+
+USERNAME = "admin"
+PASSWORD = "P@ssw0rd"
+ADDRESS = "127.0.0.1"
+START_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SimStats:
+    http_requests: int
+    wsman_requests: int
+    auth_challenges: int
+    auth_failures: int
+    connections: int
+    cpu_seconds: float
+
+    @classmethod
+    def zero(cls) -> SimStats:
+        return cls(0, 0, 0, 0, 0, 0.0)
+
+    def minus(self, earlier: SimStats) -> SimStats:
+        return self._combined(earlier, -1)
+
+    def plus(self, other: SimStats) -> SimStats:
+        return self._combined(other, 1)
+
+    def _combined(self, other: SimStats, sign: int) -> SimStats:
+        values = {f.name: getattr(self, f.name) + sign * getattr(other, f.name) for f in fields(self)}
+        return SimStats(**values)
+
+
+class SimProcess:
+    """The parent's handle on the child simulator. Use as a context manager."""
+
+    def __init__(self, cpu: int | None = None) -> None:
+        command = [sys.executable, "-m", "bench.simproc"]
+        if cpu is not None:
+            command += ["--cpu", str(cpu)]
+        self._process = subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )
+        ready = json.loads(self._line())
+        self.address: str = ready["address"]
+        self.port: int = ready["port"]
+        self.username: str = ready["username"]
+        self.password: str = ready["password"]
+        self.pid: int = self._process.pid
+
+    def _line(self) -> str:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            code = self._process.wait(timeout=START_TIMEOUT_SECONDS)
+            raise RuntimeError(f"the simulator process exited (status {code}) without answering")
+        return line
+
+    def _command(self, text: str) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write(text + "\n")
+        self._process.stdin.flush()
+
+    def stats(self) -> SimStats:
+        self._command("stats")
+        data = json.loads(self._line())
+        # Only the counters this bench reads: the simulator may grow more without breaking it.
+        return SimStats(**{f.name: data[f.name] for f in fields(SimStats)})
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            with contextlib.suppress(OSError):  # it may already be gone
+                self._command("quit")
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> SimProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# -- the child -----------------------------------------------------------------------------------
+
+def _serve(cpu: int | None, out: IO[str]) -> None:
+    from amtsim.config import DeviceConfig, Timing
+    from amtsim.control import DeviceControl
+    from amtsim.server import Simulator
+
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})  # before the event loop thread starts, so it inherits the mask
+    config = DeviceConfig(name="bench", address=ADDRESS, http_port=0, tls_port=None,
+                          username=USERNAME, password=PASSWORD,
+                          timing=Timing(power_transition=0, power_off_phase=0))
+    with Simulator() as simulator:
+        control = DeviceControl(simulator.add_device(config))
+        out.write(json.dumps({"address": ADDRESS, "port": config.http_port, "username": USERNAME,
+                              "password": PASSWORD}) + "\n")
+        out.flush()
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "stats":
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                answer = {**control.stats(), "cpu_seconds": usage.ru_utime + usage.ru_stime}
+                out.write(json.dumps(answer) + "\n")
+                out.flush()
+            elif command == "quit":
+                break
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="one simulated AMT device for the bench (see module docs)")
+    parser.add_argument("--cpu", type=int, default=None, help="pin the simulator to this CPU")
+    args = parser.parse_args()
+    _serve(args.cpu, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
