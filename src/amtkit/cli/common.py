@@ -14,13 +14,16 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .. import exceptions as exc
 from ..client import Client
 from ..config import Timeout, TLSConfig
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,6 +85,56 @@ def make_connection(username: str, port: int | None, tls: bool, ca_file: str | N
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--pin-sha256") from None
     return Connection(username=username, port=port, tls=tls_config, timeout=timeout, as_json=as_json)
+
+
+def profile_options(command: F) -> F:
+    """Add ``--profiles FILE`` and ``--profile NAME`` (credential profiles; see :func:`open_client`)."""
+    options = [
+        click.option("--profiles", "profiles_file", type=click.Path(dir_okay=False), default=None,
+                     help="Credential profile file (TOML): try its profiles in order instead of "
+                          f"{PASSWORD_ENV}; the one that works is remembered per host."),
+        click.option("--profile", "profile_name", default=None,
+                     help="Use only this profile (from --profiles, else from the default profile file)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def open_client(conn: Connection, host: str, profiles_file: str | None, profile_name: str | None) -> Client:
+    """A client for ``host``: the password path (:meth:`Connection.client`) unless profiles are asked for.
+
+    ``--profile NAME`` uses that profile alone. ``--profiles FILE`` tries the file's profiles in order
+    (the host's remembered profile first, at most the file's ``max_tries``), logging in with each, and
+    remembers the one that worked in the local store (``$AMTKIT_STORE``; names only, never secrets).
+    """
+    if profiles_file is None and profile_name is None:
+        return conn.client(host)
+    from ..profiles import ProfileSet, connect
+
+    profiles = ProfileSet.load(profiles_file)
+    options: dict[str, Any] = {"port": conn.port, "tls": conn.tls, "timeout": Timeout(conn.timeout)}
+    if profile_name is not None:
+        credentials = profiles[profile_name].credentials()
+        return Client(host, username=credentials.username, password=credentials.password, **options)
+    store = open_store_quietly()
+    try:
+        _profile, client = connect(host, profiles, store, **options)
+    finally:
+        if store is not None:
+            store.close()
+    return client
+
+
+def open_store_quietly(path: str | None = None) -> Store | None:
+    """The local store, or ``None`` with a warning on stderr when it cannot be opened (it only remembers)."""
+    from ..store import Store, StoreError
+
+    try:
+        return Store.open(path)
+    except StoreError as error:
+        click.echo(f"amtkit: warning: {error}; continuing without the local store", err=True)
+        return None
 
 
 def emit(data: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:

@@ -14,6 +14,7 @@ import click
 
 from ..codes import PowerAction, PowerState
 from .common import connection_options, emit, handle_errors, make_connection
+from .discovery import diagnose_command, discover_command, inventory_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,6 +126,11 @@ def power_wait(host: str, state: str, within: float, as_json: bool, **options: A
     with conn.client(host) as client:
         reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)
     emit({"ok": True, "host": host, "state": reached.name.lower()}, as_json, lambda d: f"{host}: {d['state']}")
+
+
+main.add_command(discover_command)
+main.add_command(inventory_command)
+main.add_command(diagnose_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
