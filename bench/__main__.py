@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import spine
+from . import discovery, spine
 from .framework import Benchmark, Row, Settings, format_table, machine_description, write_json
 
 BENCHMARKS: list[Benchmark] = [
@@ -25,10 +25,11 @@ BENCHMARKS: list[Benchmark] = [
               "authenticated Gets per second the simulator serves on one core"),
     Benchmark("spine.layers", spine.layers,
               "CPU per call of the sans-IO layers of a Get (envelope, digest, parsing; simulator side too)"),
+    Benchmark("discovery.scan", discovery.scan,
+              "a /22 with 500 simulated devices (time, all found, no false positives); inventory round trips"),
     # Later areas join here, e.g.:
     #   defense.apply      System Defense apply round trips, 20-filter apply time, lockout check on 80 filters
     #   ider.transfer      IDE-R throughput of a 256 MB image, console peak memory
-    #   discovery.scan     a /22 with 500 devices, inventory round trips
 ]
 
 

@@ -25,6 +25,7 @@ No per-host sleeps anywhere: a run takes about max(RMCP timeouts, slowest TCP pr
 from __future__ import annotations
 
 import asyncio
+import collections
 import enum
 import ipaddress
 import logging
@@ -35,7 +36,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any
 
 from amtkit.discovery.rmcp import (
     HTTP_PORT,
@@ -239,34 +240,53 @@ class ProbeSettings:
 # --------------------------------------------------------------------------------------------- RMCP
 
 
-class _Pinger(asyncio.DatagramProtocol):
-    """One UDP socket pinging many hosts; pongs matched by source address and tag."""
+class _Pinger:
+    """One UDP socket pinging many hosts; pongs matched by source address and tag.
 
-    def __init__(self, port: int, timeout: float, retries: int) -> None:
+    A plain non-blocking socket watched by the loop, not an asyncio datagram transport: that one reads
+    a single datagram per loop iteration, so under load (hundreds of TLS handshakes in the same loop)
+    pongs could sit in the socket buffer while their hosts' timers ran out. Here every wakeup drains
+    the socket, and so does every expiry before it declares a host silent.
+    """
+
+    _BURST = 4096  # datagrams read per wakeup at most, so a flood cannot monopolise the loop
+
+    def __init__(self, sock: socket.socket, port: int, timeout: float, retries: int) -> None:
+        self._sock = sock
         self._port = port
         self._timeout = timeout
         self._retries = retries
-        self._transport: asyncio.DatagramTransport | None = None
+        self._loop = asyncio.get_running_loop()
+        self._closed = False
         self._next_tag = 0
+        self._outbox: collections.deque[tuple[bytes, tuple[str, int]]] = collections.deque()
         # address -> (future, tags sent, attempts, timer)
         self._pending: dict[str, tuple[asyncio.Future[PongInfo | None], set[int], int, asyncio.TimerHandle]] = {}
         self._results: dict[str, asyncio.Future[PongInfo | None]] = {}
+        self._loop.add_reader(sock.fileno(), self._readable)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)  # not a subclass on CPython 3.11
-        sock = transport.get_extra_info("socket")
-        if sock is not None:  # many pongs can arrive while we are still sending: make room for them
-            try:
+    @classmethod
+    def open(cls, family: socket.AddressFamily, settings: ProbeSettings) -> _Pinger:
+        """A pinger on a fresh socket of ``family`` bound to an ephemeral port. Raises :class:`OSError`."""
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            try:  # many pongs can arrive while we are still sending: make room for them
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             except OSError:
                 pass
+            sock.bind(("0.0.0.0", 0) if family == socket.AF_INET else ("::", 0))
+            return cls(sock, settings.rmcp_port, settings.rmcp_timeout, settings.rmcp_retries)
+        except BaseException:
+            sock.close()
+            raise
 
     def ping(self, address: str) -> asyncio.Future[PongInfo | None]:
         """Start pinging ``address``; the future gives the pong or ``None`` after the last timeout."""
         existing = self._results.get(address)
         if existing is not None:
             return existing
-        future: asyncio.Future[PongInfo | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[PongInfo | None] = self._loop.create_future()
         self._results[address] = future
         self._send(address, future, set(), 0)
         return future
@@ -275,23 +295,55 @@ class _Pinger(asyncio.DatagramProtocol):
         tag = self._next_tag
         self._next_tag = (tag + 1) & 0xFF
         tags.add(tag)
-        assert self._transport is not None
-        self._transport.sendto(encode_ping(tag), (address, self._port))
-        timer = asyncio.get_running_loop().call_later(self._timeout, self._expire, address)
+        self._write(encode_ping(tag), (address, self._port))
+        timer = self._loop.call_later(self._timeout, self._expire, address)
         self._pending[address] = (future, tags, attempts + 1, timer)
 
+    def _write(self, data: bytes, destination: tuple[str, int]) -> None:
+        if not self._outbox:
+            try:
+                self._sock.sendto(data, destination)
+                return
+            except (BlockingIOError, InterruptedError):
+                self._loop.add_writer(self._sock.fileno(), self._flush)
+            except OSError:
+                return  # unreachable network and the like: the host stays silent, as it would be
+        self._outbox.append((data, destination))
+
+    def _flush(self) -> None:
+        while self._outbox:
+            data, destination = self._outbox[0]
+            try:
+                self._sock.sendto(data, destination)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                pass
+            self._outbox.popleft()
+        self._loop.remove_writer(self._sock.fileno())
+
+    def _readable(self) -> None:
+        for _ in range(self._BURST):
+            try:
+                data, addr = self._sock.recvfrom(256)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # e.g. an ICMP error queued on the socket; timeouts decide
+            self._received(data, addr)
+
     def _expire(self, address: str) -> None:
-        future, tags, attempts, _ = self._pending.pop(address)
+        self._readable()  # a pong already queued counts, however busy the loop was
+        entry = self._pending.pop(address, None)
+        if entry is None:
+            return  # answered by the pong just read
+        future, tags, attempts, _ = entry
         if attempts <= self._retries and not self._closed:
             self._send(address, future, tags, attempts)
         elif not future.done():
             future.set_result(None)
 
-    @property
-    def _closed(self) -> bool:
-        return self._transport is None or self._transport.is_closing()
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+    def _received(self, data: bytes, addr: tuple[str | Any, ...]) -> None:
         address = _canonical(str(addr[0]))
         entry = self._pending.get(address)
         if entry is None:
@@ -308,17 +360,19 @@ class _Pinger(asyncio.DatagramProtocol):
         if not future.done():
             future.set_result(info)
 
-    def error_received(self, exc: Exception) -> None:
-        pass  # ICMP errors cannot be tied to a host on an unconnected socket; timeouts decide
-
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         for future, _, _, timer in self._pending.values():
             timer.cancel()
             if not future.done():
                 future.set_result(None)
         self._pending.clear()
-        if self._transport is not None:
-            self._transport.close()
+        self._loop.remove_reader(self._sock.fileno())
+        if self._outbox:
+            self._loop.remove_writer(self._sock.fileno())
+        self._sock.close()
 
 
 def _canonical(address: str) -> str:
@@ -491,17 +545,15 @@ async def _resolve(host: str, semaphore: asyncio.Semaphore) -> str | None:
 async def _open_pingers(
     addresses: Iterable[str], settings: ProbeSettings
 ) -> dict[int, _Pinger]:
-    loop = asyncio.get_running_loop()
     families = {ipaddress.ip_address(a).version for a in addresses}
     pingers: dict[int, _Pinger] = {}
     for version in sorted(families):
-        local = ("0.0.0.0", 0) if version == 4 else ("::", 0)
         try:
-            _, pingers[version] = await loop.create_datagram_endpoint(
-                lambda: _Pinger(settings.rmcp_port, settings.rmcp_timeout, settings.rmcp_retries), local_addr=local
-            )
+            pingers[version] = _Pinger.open(socket.AF_INET if version == 4 else socket.AF_INET6, settings)
         except OSError:
             if version == 4:
+                for pinger in pingers.values():
+                    pinger.close()
                 raise
             log.warning("no IPv6 UDP socket: IPv6 targets are probed without RMCP")
     return pingers
