@@ -5,7 +5,12 @@ package mirrors, DNS, DHCP) with the ports on both sides, the default action for
 anti-spoofing, whether ping passes, optional raw AMT filters and a timeout. :meth:`FilterSet.to_policy`
 compiles it into a :class:`~amtkit.defense.model.Policy`, expanding each peer into IP header filters
 for both directions. The format is amtkit's own (the original console never published one): the
-schema is ``filters/CBFilters.xsd``, namespace :data:`NAMESPACE`, documented in docs/filters.md.
+schema is ``CBFilters.xsd`` (shipped inside the package as ``amtkit/data/CBFilters.xsd``; the
+source tree's ``filters/CBFilters.xsd`` is a link to it), namespace :data:`NAMESPACE`, documented in
+docs/filters.md.
+
+The filter sets shipped with amtkit live beside the schema in ``amtkit/data/`` and are known by
+name (:data:`SHIPPED`): :func:`load` takes such a name or a file path.
 
 Files are untrusted input. :func:`parse_bytes` refuses documents over :data:`MAX_DOCUMENT_BYTES`,
 parses without network access, DTD loading or entity expansion, rejects any DOCTYPE (so entity
@@ -55,17 +60,21 @@ from amtkit.defense.model import (
 )
 
 __all__ = [
+    "DATA_DIR",
     "MAX_DOCUMENT_BYTES",
     "NAMESPACE",
     "SCHEMA_PATH",
+    "SHIPPED",
     "CBFiltersError",
     "Entry",
     "FilterSet",
     "Peer",
     "PeerAllow",
     "PeerRole",
+    "load",
     "parse",
     "parse_bytes",
+    "shipped_path",
     "to_bytes",
     "write",
 ]
@@ -74,8 +83,17 @@ NAMESPACE = "urn:amtkit:cbfilters:1"
 """XML namespace of CBFilters documents, version 1."""
 MAX_DOCUMENT_BYTES = 1024 * 1024
 """Largest document accepted; a real filter set of 80 filters is a few kilobytes."""
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "filters" / "CBFilters.xsd"
-"""The XSD the parser validates against (``filters/CBFilters.xsd`` of the source tree)."""
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+"""Where the installed package keeps the schema and the shipped filter sets."""
+SCHEMA_PATH = DATA_DIR / "CBFilters.xsd"
+"""The XSD the parser validates against (the one copy; ``filters/CBFilters.xsd`` links to it)."""
+SHIPPED: dict[str, str] = {
+    "default": "CBFilters.xml",
+    "ping": "ping.xml",
+    "quarantine-strict": "quarantine-strict.xml",
+    "quarantine-with-packages": "quarantine-with-packages.xml",
+}
+"""Names of the filter sets shipped in :data:`DATA_DIR` (``--filters default``) and their files."""
 
 _NS = f"{{{NAMESPACE}}}"
 
@@ -298,6 +316,28 @@ class FilterSet:
         ]
         return replace(self, entries=tuple(entries))
 
+    def with_managers(self, managers: Iterable[tuple[IPAddress, Iterable[PortRange]]]) -> FilterSet:
+        """A copy in which each ``management`` peer is repeated once per ``(address, ports)`` manager,
+        allowing exactly TCP to those ports (several ``--manager`` options).
+
+        With one manager this equals :meth:`with_manager` with ports. With none, the set is returned
+        unchanged. A set without management peer is returned unchanged too: checking it against the
+        managers is what reveals that it does not let them through.
+        """
+        rewritten = [(ip_network(address), tuple(ports)) for address, ports in managers]
+        if not rewritten:
+            return self
+        entries: list[Entry] = []
+        for e in self.entries:
+            if isinstance(e, Peer) and e.role is PeerRole.MANAGEMENT:
+                entries.extend(
+                    replace(e, address=network, allow=(PeerAllow(IPProtocol.TCP, ports),))
+                    for network, ports in rewritten
+                )
+            else:
+                entries.append(e)
+        return replace(self, entries=tuple(entries))
+
 
 # -- reading ----------------------------------------------------------------------------------------
 
@@ -331,6 +371,31 @@ _PROFILES = {
 _PROFILE_NAMES = {v: k for k, v in _PROFILES.items()}
 _PROTOCOLS: dict[str, int] = {p.name.lower(): p for p in IPProtocol}
 _PROTOCOL_NAMES: dict[int, str] = {v: k for k, v in _PROTOCOLS.items()}
+
+
+def shipped_path(name: str) -> Path:
+    """The file of a shipped filter set by name (``default``, ``ping``, ...; see :data:`SHIPPED`).
+
+    Raises :class:`CBFiltersError` naming the known sets for an unknown name.
+    """
+    try:
+        return DATA_DIR / SHIPPED[name]
+    except KeyError:
+        known = ", ".join(sorted(SHIPPED))
+        raise CBFiltersError(f"no shipped filter set named {name!r} (shipped: {known})") from None
+
+
+def load(name_or_path: str | os.PathLike[str]) -> FilterSet:
+    """Read a shipped set by name (see :data:`SHIPPED`) or any CBFilters file by path.
+
+    ``ping`` is the preset, ``ping.xml`` or ``./ping`` a file. Raises :class:`CBFiltersError`.
+    """
+    text = os.fspath(name_or_path)
+    if text in SHIPPED:
+        return parse(shipped_path(text))
+    if not os.path.exists(text) and "/" not in text and os.sep not in text and not text.endswith(".xml"):
+        shipped_path(text)  # neither a file nor a shipped name: the error lists the shipped sets
+    return parse(text)
 
 
 def parse(path: str | os.PathLike[str]) -> FilterSet:
