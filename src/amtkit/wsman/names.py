@@ -122,6 +122,7 @@ class Cls:
     AMT_Hdr8021Filter: Final = "AMT_Hdr8021Filter"
     AMT_SystemDefensePolicy: Final = "AMT_SystemDefensePolicy"
     AMT_NetworkPortSystemDefensePolicy: Final = "AMT_NetworkPortSystemDefensePolicy"
+    AMT_FilterInSystemDefensePolicy: Final = "AMT_FilterInSystemDefensePolicy"
     AMT_ActiveFilterStatistics: Final = "AMT_ActiveFilterStatistics"
 
 
@@ -147,12 +148,14 @@ BOOT_CAPABILITIES_INSTANCE_ID: Final = "Intel(r) AMT:BootCapabilities 0"
 #: The product prefix AMT puts in its ``Server:`` header; the version follows it.
 SERVER_HEADER_PREFIX: Final = "Intel(R) Active Management Technology"
 
-#: AMT's ports: WS-Man over HTTP/TLS, redirection (SOL/IDE-R/KVM) plain/TLS, RMCP presence ping.
+#: AMT's ports: WS-Man over HTTP/TLS, redirection (SOL/IDE-R/KVM) plain/TLS, RMCP presence ping
+#: (UDP 623) and secure RMCP (UDP 664).
 PORT_HTTP: Final = 16992
 PORT_TLS: Final = 16993
 PORT_REDIRECTION: Final = 16994
 PORT_REDIRECTION_TLS: Final = 16995
 PORT_RMCP: Final = 623
+PORT_RMCP_SECURE: Final = 664
 
 #: Compliance limits AMT enforces on requests (Intel AMT DSP0226 compliance notes).
 MIN_OPERATION_TIMEOUT_SECONDS: Final = 30
