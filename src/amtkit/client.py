@@ -39,6 +39,7 @@ from .wsman.values import CimInstance, EndpointReference, Selector, Value
 from .wsman.xmlsafe import XMLInputError
 
 if TYPE_CHECKING:
+    from .defense.client import DefenseControl
     from .inventory import InventoryReader
     from .power import PowerControl
 
@@ -110,6 +111,13 @@ class Client:
         from .power import PowerControl
 
         return PowerControl(self)
+
+    @cached_property
+    def defense(self) -> DefenseControl:
+        """System Defense: apply, remove and show host network filters (:mod:`amtkit.defense.client`)."""
+        from .defense.client import DefenseControl
+
+        return DefenseControl(self)
 
     @cached_property
     def inventory(self) -> InventoryReader:

@@ -19,6 +19,10 @@
     ├── AMTReturnError            a method's ReturnValue != 0: .return_value .status (PT_STATUS name)
     │   └── NotProvisionedError   the device is not provisioned (or in the wrong mode)
     ├── FeatureUnavailableError   the device does not offer this (e.g. System Defense in client control mode)
+    ├── SystemDefenseError        a System Defense change refused or not carried out as asked
+    │   ├── LockoutError          the filter set would cut the host off from its manager: .blocked
+    │   ├── DefenseLimitError     more policies or filters than the firmware holds: .what .limit .actual
+    │   └── DefenseMismatchError  the device does not hold what was applied (read-back differs): .differences
     └── PowerError
         ├── PowerActionNotSupported   the device does not offer this action now
         ├── PowerChangeInProgress     a previous change is still under way
@@ -41,10 +45,13 @@ __all__ = [
     "AccessDeniedFault",
     "AuthenticationError",
     "ConnectTimeoutError",
+    "DefenseLimitError",
+    "DefenseMismatchError",
     "DestinationUnreachableFault",
     "EXIT_CODES",
     "FeatureUnavailableError",
     "LocalProtocolError",
+    "LockoutError",
     "NotDetectedError",
     "NotProvisionedError",
     "PowerActionNotSupported",
@@ -55,6 +62,7 @@ __all__ = [
     "ProtocolError",
     "ReadTimeoutError",
     "RemoteProtocolError",
+    "SystemDefenseError",
     "TLSError",
     "TransportError",
     "UnreachableError",
@@ -199,6 +207,63 @@ class NotProvisionedError(AMTReturnError):
 
 class FeatureUnavailableError(AMTError):
     category = "not-available"
+
+
+class SystemDefenseError(AMTError):
+    """A System Defense (host network filter) change was refused or not carried out as asked."""
+
+
+class LockoutError(SystemDefenseError):
+    """The filter set would block flows the host needs to reach its management server.
+
+    ``blocked`` lists them, one line each: ``transmit tcp any -> 10.0.0.5:443: blocked by default
+    transmit action drop``.
+    """
+
+    category = "lockout"
+    default_hint = "fix the filter set or the manager address (--manager); --force applies it anyway"
+
+    def __init__(self, message: str, *, blocked: list[str], host: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, host=host, hint=hint)
+        self.blocked = blocked
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data["blocked"] = list(self.blocked)
+        return data
+
+
+class DefenseLimitError(SystemDefenseError):
+    """More System Defense policies or filters than the firmware holds (AMT: MAX_LIMIT_REACHED)."""
+
+    category = "amt-status"
+    default_hint = "remove unused System Defense policies or filters, or apply a smaller filter set"
+
+    def __init__(self, message: str, *, what: str, limit: int | None = None, actual: int | None = None,
+                 host: str | None = None) -> None:
+        super().__init__(message, host=host)
+        self.what = what
+        self.limit = limit
+        """AMT's maximum, when known."""
+        self.actual = actual
+        """How many the change would have needed, when known."""
+
+
+class DefenseMismatchError(SystemDefenseError):
+    """Reading back after a change found the device holding something other than what was sent."""
+
+    category = "protocol"
+    default_hint = "the firmware changed or refused part of the filter set; run 'amtkit defense show' to see it"
+
+    def __init__(self, message: str, *, differences: list[str], host: str | None = None) -> None:
+        super().__init__(message, host=host)
+        self.differences = differences
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data["differences"] = list(self.differences)
+        return data
 
 
 class PowerError(AMTError):

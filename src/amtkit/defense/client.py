@@ -1,0 +1,701 @@
+"""``client.defense``: System Defense on one machine - apply a filter set, the ping preset, remove, show.
+
+::
+
+    with amtkit.Client("10.0.0.7", password=...) as amt:
+        amt.defense.apply(load("default"), manager=["10.0.0.5"])   # quarantine, keep the manager
+        print(amt.defense.show().to_dict())                         # active policy and counters
+        amt.defense.remove()                                        # full network again
+
+How an apply goes (docs/filters.md has the details):
+
+1. Offline: :func:`~amtkit.defense.plan.prepare` builds the policy and runs the lockout check;
+   a set that would block a flow the host needs to reach its manager is refused with
+   :class:`~amtkit.exceptions.LockoutError` unless ``force``. Limits per policy are checked here.
+2. Survey (4 reads): the policies, both filter classes and the activations on the device. amtkit's
+   own objects are named ``amtkit:...``; everything else is foreign and never touched.
+3. If amtkit's policy on the device is already exactly this one and active, nothing is written
+   (idempotent). Otherwise AMT's global limits (8 policies, 80 filters) are checked against the
+   foreign objects, amtkit's previous activation, policy and filters are deleted, and the new set is
+   written: one Create per filter, one policy Create with the filter handles, ``SetTimeout`` if the
+   policy has a timeout, one activation Create on the port.
+4. Verify (up to 4 reads): the policy, the filter classes used and the activations are read back and
+   compared with what was sent; a difference raises :class:`~amtkit.exceptions.DefenseMismatchError`.
+
+A failure on the device is explained: in Client Control Mode (read from
+``AMT_SetupAndConfigurationService.ProvisioningMode`` only when something failed) the error is
+:class:`~amtkit.exceptions.FeatureUnavailableError`; AMT's MAX_LIMIT_REACHED becomes
+:class:`~amtkit.exceptions.DefenseLimitError`. Objects created before a failure are deleted again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .. import exceptions as exc
+from ..codes import ControlMode, PTStatus
+from ..wsman.names import Cls
+from ..wsman.schema import KEYS
+from ..wsman.values import CimInstance, EndpointReference, Selector, Value
+from .cbfilters import FilterSet, load
+from .engine import ManagerSpec
+from .model import MAX_FILTERS, MAX_POLICIES, DefenseError, Filter, IPAddress, LimitError, Policy
+from .plan import Plan, prepare
+from .wsman import (
+    FILTER_CLASSES,
+    class_of,
+    ethernet_port_epr,
+    expected_policy,
+    filter_from_properties,
+    filter_handles,
+    filter_properties,
+    handle_of,
+    is_ours,
+    policy_epr,
+    policy_from_properties,
+    policy_properties,
+    port_of,
+    round_trip,
+    timeout_minutes,
+)
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+__all__ = [
+    "Activation",
+    "ApplyResult",
+    "DefenseControl",
+    "DefenseState",
+    "DefenseStatus",
+    "DeviceFilter",
+    "DevicePolicy",
+    "FilterCounter",
+    "RemoveResult",
+]
+
+
+# -- what is on the device --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    """A System Defense filter found on the device. ``model`` is None for filters amtkit cannot model."""
+
+    class_name: str
+    instance_id: str
+    name: str
+    properties: Mapping[str, Value]
+    model: Filter | None
+
+    @property
+    def handle(self) -> int:
+        return handle_of(self.instance_id)
+
+    @property
+    def ours(self) -> bool:
+        return is_ours(self.name)
+
+    @property
+    def selectors(self) -> dict[str, Selector]:
+        keys = KEYS[self.class_name]
+        return {k: str(self.properties[k]) for k in keys if self.properties.get(k) not in (None, "")}
+
+    def describe(self) -> str:
+        return self.model.describe() if self.model is not None else f"{self.class_name} {self.name} (not modelled)"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.instance_id, "handle": self.handle, "class": self.class_name, "name": self.name,
+                "ours": self.ours, "rule": self.describe()}
+
+
+@dataclass(frozen=True)
+class DevicePolicy:
+    """A System Defense policy found on the device, and the ports it is activated on."""
+
+    instance_id: str
+    properties: Mapping[str, Value]
+    ports: tuple[int, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return str(self.properties.get("PolicyName") or "")
+
+    @property
+    def precedence(self) -> int:
+        value = self.properties.get("PolicyPrecedence")
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    @property
+    def ours(self) -> bool:
+        return is_ours(self.name)
+
+    @property
+    def filter_handles(self) -> list[int] | None:
+        """The filters' handles in policy order, or None if the device did not report them."""
+        return filter_handles(self.properties)
+
+    def model(self) -> Policy:
+        """The policy without its filters (name, precedence, defaults, anti-spoofing)."""
+        return policy_from_properties(self.properties)
+
+    def to_dict(self) -> dict[str, object]:
+        policy = self.model()
+        return {
+            "id": self.instance_id, "name": self.name, "precedence": self.precedence, "ours": self.ours,
+            "ports": list(self.ports), "filters": self.filter_handles,
+            "transmit_default": "drop" if policy.transmit_default.drop else "pass",
+            "receive_default": "drop" if policy.receive_default.drop else "pass",
+            "anti_spoofing": policy.anti_spoofing,
+        }
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An ``AMT_NetworkPortSystemDefensePolicy``: ``policy_id`` enabled on ``port`` (None: unknown port)."""
+
+    port: int | None
+    policy_id: str
+    instance: CimInstance
+
+    @property
+    def selectors(self) -> dict[str, Selector]:
+        return {k: v for k in ("Antecedent", "Dependent") if isinstance(v := self.instance.get(k), EndpointReference)}
+
+
+@dataclass(frozen=True)
+class DefenseState:
+    """Everything System Defense holds on a device (as far as it was read)."""
+
+    policies: list[DevicePolicy]
+    filters: list[DeviceFilter]
+    activations: list[Activation]
+
+    def policy(self, instance_id: str) -> DevicePolicy | None:
+        return next((p for p in self.policies if p.instance_id == instance_id), None)
+
+    def filter(self, handle: int) -> DeviceFilter | None:
+        return next((f for f in self.filters if f.handle == handle), None)
+
+    def active_policy(self, port: int = 0) -> DevicePolicy | None:
+        """The policy in force on ``port``: the activated one with the highest precedence."""
+        enabled = [p for p in self.policies if port in p.ports]
+        return max(enabled, key=lambda p: p.precedence, default=None)
+
+
+# -- results ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What :meth:`DefenseControl.apply` did.
+
+    ``changed`` is false when the device already held exactly this policy (nothing was written).
+    ``forced`` lists the lockout findings overridden with ``force``. ``active`` says whether the policy
+    is the one in force on the port; if a foreign policy of higher precedence is, ``outranked_by`` names it.
+    """
+
+    host: str
+    policy_name: str
+    policy_id: str
+    filter_ids: tuple[str, ...]
+    port: int
+    changed: bool
+    replaced_policies: int
+    timeout_minutes: int
+    active: bool
+    outranked_by: str | None
+    forced: tuple[str, ...]
+    round_trips: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": True, "host": self.host, "policy": self.policy_name, "policy_id": self.policy_id,
+            "filters": len(self.filter_ids), "filter_ids": list(self.filter_ids), "port": self.port,
+            "changed": self.changed, "replaced_policies": self.replaced_policies,
+            "timeout_minutes": self.timeout_minutes or None, "active": self.active,
+            "outranked_by": self.outranked_by, "forced": list(self.forced), "round_trips": self.round_trips,
+        }
+
+
+@dataclass(frozen=True)
+class RemoveResult:
+    """What :meth:`DefenseControl.remove` deleted (amtkit's objects only)."""
+
+    host: str
+    activations: int
+    policies: int
+    filters: int
+    round_trips: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.activations or self.policies or self.filters)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"ok": True, "host": self.host, "changed": self.changed, "removed_activations": self.activations,
+                "removed_policies": self.policies, "removed_filters": self.filters,
+                "round_trips": self.round_trips}
+
+
+@dataclass(frozen=True)
+class FilterCounter:
+    """One filter of the active policy and its counter (``AMT_ActiveFilterStatistics.ReadCount``)."""
+
+    handle: int
+    name: str
+    rule: str
+    count: int | None
+    matched: bool | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"handle": self.handle, "name": self.name, "rule": self.rule, "count": self.count,
+                "matched": self.matched}
+
+
+@dataclass(frozen=True)
+class DefenseStatus:
+    """What :meth:`DefenseControl.show` found: the policy in force on ``port``, its filters' counters,
+    and every policy on the device."""
+
+    host: str
+    port: int
+    active: DevicePolicy | None
+    counters: list[FilterCounter]
+    policies: list[DevicePolicy]
+    timeout_minutes: int | None
+    filters_total: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": True, "host": self.host, "port": self.port,
+            "active": None if self.active is None else self.active.to_dict(),
+            "timeout_minutes": self.timeout_minutes, "counters": [c.to_dict() for c in self.counters],
+            "policies": [p.to_dict() for p in self.policies], "filters_total": self.filters_total,
+        }
+
+
+@dataclass
+class _Created:
+    """Objects written by one apply, in order, for rollback."""
+
+    eprs: list[EndpointReference] = field(default_factory=list)
+    filter_ids: list[str] = field(default_factory=list)
+    policy_id: str = ""
+
+
+# -- the feature ------------------------------------------------------------------------------------
+
+
+class DefenseControl:
+    """``client.defense``: System Defense of one device (see the module docstring)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    # -- public operations ---------------------------------------------------------------------------
+
+    def plan(
+        self,
+        filters: FilterSet | Policy,
+        *,
+        manager: Iterable[ManagerSpec | str] | ManagerSpec | str = (),
+        anti_spoofing: bool | None = None,
+        timeout: int | None = None,
+        host_addresses: Collection[IPAddress] = (),
+    ) -> Plan:
+        """The offline part of :meth:`apply`: the policy to write and its lockout check (no I/O).
+
+        Raises :class:`~amtkit.exceptions.DefenseLimitError` for a set larger than one AMT policy, and
+        :class:`~amtkit.defense.model.DefenseError` (a ``ValueError``) for bad arguments.
+        """
+        managers = [manager] if isinstance(manager, (str, ManagerSpec)) else list(manager)
+        try:
+            return prepare(filters, managers, anti_spoofing=anti_spoofing, timeout=timeout,
+                           host_addresses=host_addresses)
+        except LimitError as error:
+            raise exc.DefenseLimitError(str(error), what=error.what, limit=error.limit, actual=error.actual,
+                                        host=self._client.host) from None
+
+    def apply(
+        self,
+        filters: FilterSet | Policy,
+        *,
+        manager: Iterable[ManagerSpec | str] | ManagerSpec | str = (),
+        anti_spoofing: bool | None = None,
+        timeout: int | None = None,
+        force: bool = False,
+        port: int = 0,
+        host_addresses: Collection[IPAddress] = (),
+    ) -> ApplyResult:
+        """Make ``filters`` the device's System Defense policy on ``port`` (0 wired, 1 wireless).
+
+        ``manager``: the management server(s), ``ADDR[:PORTS]`` or :class:`ManagerSpec`; they replace the
+        set's ``management`` peers and are what the lockout check protects. ``anti_spoofing`` and
+        ``timeout`` (seconds, 0 for none; AMT counts whole minutes, so it is rounded up) override the
+        set's values when given. ``force`` applies a set the lockout check refuses.
+
+        Idempotent: applying the same set again writes nothing (with a timeout, it restarts the
+        timer; without, a timeout left from before is cleared). Applying another set replaces
+        amtkit's previous one; foreign policies stay.
+
+        Raises :class:`~amtkit.exceptions.LockoutError`, :class:`~amtkit.exceptions.DefenseLimitError`,
+        :class:`~amtkit.exceptions.DefenseMismatchError`, :class:`~amtkit.exceptions.FeatureUnavailableError`
+        (Client Control Mode) and the transport and WS-Man errors of :mod:`amtkit.exceptions`.
+        """
+        start = self._client.transport.round_trips
+        plan = self.plan(filters, manager=manager, anti_spoofing=anti_spoofing, timeout=timeout,
+                         host_addresses=host_addresses)
+        if not plan.safe and not force:
+            reasons = plan.refusal()
+            raise exc.LockoutError(
+                f"refusing to apply {plan.policy.name!r}: it would cut the host off from its management server\n"
+                + "\n".join(f"  {line}" for line in reasons), blocked=reasons, host=self._client.host)
+        policy = plan.policy
+        expected = [round_trip(f, i) for i, f in enumerate(policy.filters)]
+        minutes = timeout_minutes(policy.timeout)
+        with self._explained():
+            state = self.state()
+            ours = [p for p in state.policies if p.ours]
+            current = self._identical(state, policy, expected, port)
+            if current is not None:
+                # Same policy: only its timeout may need writing (and a timeout asked for restarts).
+                if minutes or self._get_timeout(current.instance_id) not in (0, None):
+                    self._set_timeout(current.instance_id, minutes)
+                    self._verify_timeout(current.instance_id, minutes)
+                created = _Created(policy_id=current.instance_id,
+                                   filter_ids=[f.instance_id for h in current.filter_handles or ()
+                                               if (f := state.filter(h)) is not None])
+                after = state
+            else:
+                self._check_capacity(state, len(policy.filters))
+                self._remove_ours(state)
+                created = self._create(policy, port, minutes)
+                after = self._verify(created, policy, expected, port, minutes)
+        in_force = after.active_policy(port)
+        active = in_force is not None and in_force.instance_id == created.policy_id
+        outranked = in_force.name if in_force is not None and not active else None
+        return ApplyResult(
+            host=self._client.host, policy_name=policy.name, policy_id=created.policy_id,
+            filter_ids=tuple(created.filter_ids), port=port, changed=current is None,
+            replaced_policies=len(ours) if current is None else 0, timeout_minutes=minutes,
+            active=active, outranked_by=outranked, forced=tuple(plan.refusal()) if force else (),
+            round_trips=self._client.transport.round_trips - start,
+        )
+
+    def ping(
+        self,
+        *,
+        manager: Iterable[ManagerSpec | str] | ManagerSpec | str = (),
+        anti_spoofing: bool | None = None,
+        timeout: int | None = None,
+        force: bool = False,
+        port: int = 0,
+    ) -> ApplyResult:
+        """Apply the shipped ping preset (management server, ARP and all ICMP); arguments as :meth:`apply`."""
+        return self.apply(load("ping"), manager=manager, anti_spoofing=anti_spoofing, timeout=timeout,
+                          force=force, port=port)
+
+    def remove(self) -> RemoveResult:
+        """Delete amtkit's activations, policies and filters (every port): full network again.
+
+        Foreign policies stay. Nothing of amtkit's on the device: nothing is written.
+        Raises :class:`~amtkit.exceptions.DefenseMismatchError` if one of amtkit's policies is still
+        there afterwards.
+        """
+        start = self._client.transport.round_trips
+        with self._explained():
+            state = self.state()
+            activations, policies, filters = self._remove_ours(state)
+            if activations or policies:
+                left = [p.name for p in self.state(filter_classes=()).policies if p.ours]
+                if left:
+                    raise exc.DefenseMismatchError(
+                        "amtkit's System Defense policy is still on the device after removal",
+                        differences=[f"policy {name} still present" for name in left], host=self._client.host)
+        return RemoveResult(self._client.host, activations, policies, filters,
+                            self._client.transport.round_trips - start)
+
+    def show(self, *, port: int = 0, reset: bool = False) -> DefenseStatus:
+        """The policy in force on ``port`` with per-filter counters, and all policies on the device.
+
+        Counters come from ``UpdateStatistics`` then ``AMT_ActiveFilterStatistics``; ``reset`` clears
+        them on reading (``ResetOnRead``).
+        """
+        with self._explained():
+            state = self.state()
+            active = state.active_policy(port)
+            counters: list[FilterCounter] = []
+            minutes = None
+            if active is not None:
+                counts = self._statistics(active.instance_id, port, reset)
+                handles = active.filter_handles
+                if handles is None:
+                    handles = sorted(counts)
+                for handle in handles:
+                    found = state.filter(handle)
+                    count, matched = counts.get(handle, (None, None))
+                    counters.append(FilterCounter(
+                        handle, found.name if found else "", found.describe() if found else "(not on the device)",
+                        count, matched))
+                minutes = self._get_timeout(active.instance_id)
+        return DefenseStatus(self._client.host, port, active, counters, state.policies, minutes, len(state.filters))
+
+    def state(self, *, filter_classes: Sequence[str] = FILTER_CLASSES) -> DefenseState:
+        """Read the policies, the filters of ``filter_classes`` and the activations (one read each)."""
+        client = self._client
+        activations = [_activation(i) for i in client.enumerate(Cls.AMT_NetworkPortSystemDefensePolicy)]
+        policies = [
+            DevicePolicy(str(i.get("InstanceID", "")), dict(i.properties),
+                         tuple(sorted({a.port for a in activations
+                                       if a.port is not None and a.policy_id == i.get("InstanceID")})))
+            for i in client.enumerate(Cls.AMT_SystemDefensePolicy)
+        ]
+        filters = [_device_filter(i) for cls in filter_classes for i in client.enumerate(cls)]
+        return DefenseState(policies, filters, activations)
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def _identical(self, state: DefenseState, policy: Policy, expected: list[Filter], port: int) -> DevicePolicy | None:
+        """amtkit's policy on the device if it is exactly ``policy``, active on ``port``, and alone."""
+        ours = [p for p in state.policies if p.ours]
+        if len(ours) != 1 or port not in ours[0].ports:
+            return None
+        candidate = ours[0]
+        handles = candidate.filter_handles
+        if handles is None or len(handles) != len(expected):
+            return None
+        try:
+            if candidate.model() != expected_policy(policy):
+                return None
+        except DefenseError:
+            return None
+        for handle, want in zip(handles, expected, strict=True):
+            found = state.filter(handle)
+            if found is None or found.model != want:
+                return None
+        our_filters = {f.handle for f in state.filters if f.ours}
+        return candidate if our_filters == set(handles) else None
+
+    def _check_capacity(self, state: DefenseState, new_filters: int) -> None:
+        """AMT's global limits, counting what stays (foreign objects) plus what will be written."""
+        foreign_policies = sum(1 for p in state.policies if not p.ours)
+        foreign_filters = sum(1 for f in state.filters if not f.ours)
+        if foreign_policies + 1 > MAX_POLICIES:
+            raise exc.DefenseLimitError(
+                f"the device holds {foreign_policies} other System Defense policies; AMT holds at most "
+                f"{MAX_POLICIES}", what="policies", limit=MAX_POLICIES, actual=foreign_policies + 1,
+                host=self._client.host)
+        if foreign_filters + new_filters > MAX_FILTERS:
+            raise exc.DefenseLimitError(
+                f"{new_filters} filters and the {foreign_filters} other filters on the device make "
+                f"{foreign_filters + new_filters}; AMT holds at most {MAX_FILTERS}", what="filters",
+                limit=MAX_FILTERS, actual=foreign_filters + new_filters, host=self._client.host)
+
+    def _remove_ours(self, state: DefenseState) -> tuple[int, int, int]:
+        """Delete amtkit's activations, then policies, then the filters no foreign policy uses."""
+        client = self._client
+        our_ids = {p.instance_id for p in state.policies if p.ours}
+        activations = [a for a in state.activations if a.policy_id in our_ids]
+        for activation in activations:
+            client.delete(Cls.AMT_NetworkPortSystemDefensePolicy, activation.selectors)
+        for policy_id in sorted(our_ids):
+            client.delete(Cls.AMT_SystemDefensePolicy, {"InstanceID": policy_id})
+        used_by_foreign = {h for p in state.policies if not p.ours for h in p.filter_handles or ()}
+        filters = [f for f in state.filters if f.ours and f.handle not in used_by_foreign]
+        for f in filters:
+            client.delete(f.class_name, f.selectors)
+        return len(activations), len(our_ids), len(filters)
+
+    def _create(self, policy: Policy, port: int, minutes: int) -> _Created:
+        """Write the filters, the policy, its timeout and its activation; undo all of it on failure."""
+        client = self._client
+        created = _Created()
+        try:
+            handles = []
+            for index, f in enumerate(policy.filters):
+                class_name, props = filter_properties(f, index)
+                epr = client.create(class_name, props)
+                created.eprs.append(epr)
+                instance_id = _instance_id(epr, self._client.host)
+                created.filter_ids.append(instance_id)
+                handles.append(handle_of(instance_id))
+            epr = client.create(Cls.AMT_SystemDefensePolicy, policy_properties(policy, handles))
+            created.eprs.append(epr)
+            created.policy_id = _instance_id(epr, self._client.host)
+            if minutes:
+                self._set_timeout(created.policy_id, minutes)
+            created.eprs.append(client.create(Cls.AMT_NetworkPortSystemDefensePolicy, {
+                "Antecedent": ethernet_port_epr(port), "Dependent": policy_epr(created.policy_id)}))
+        except (exc.AMTError, ValueError):
+            self._undo(created.eprs)
+            raise
+        return created
+
+    def _undo(self, eprs: list[EndpointReference]) -> None:
+        for epr in reversed(eprs):
+            try:
+                self._client.delete_epr(epr)
+            except exc.AMTError:
+                pass  # best effort: the original failure is what the caller needs to see
+
+    def _verify(self, created: _Created, policy: Policy, expected: list[Filter], port: int,
+                minutes: int) -> DefenseState:
+        """Read back what was written; raise DefenseMismatchError listing every difference."""
+        classes = [c for c in FILTER_CLASSES if any(class_of(f) == c for f in policy.filters)]
+        state = self.state(filter_classes=classes)
+        differences: list[str] = []
+        found = state.policy(created.policy_id)
+        handles = [handle_of(i) for i in created.filter_ids]
+        if found is None:
+            differences.append(f"policy {created.policy_id} is not on the device")
+        else:
+            differences += _policy_differences(found.model(), expected_policy(policy))
+            members = found.filter_handles
+            if members is None:
+                members = self._members(created.policy_id)
+                if sorted(members) != sorted(handles):
+                    differences.append(f"policy holds filters {sorted(members)}, sent {sorted(handles)}")
+            elif members != handles:
+                differences.append(f"policy holds filters {members}, sent {handles}")
+            if port not in found.ports:
+                differences.append(f"policy is not activated on port {port}")
+        for handle, want in zip(handles, expected, strict=True):
+            device = state.filter(handle)
+            if device is None:
+                differences.append(f"filter {handle} ({want.describe()}) is not on the device")
+            elif device.model != want:
+                differences.append(f"filter {handle}: sent {want.describe()}; device holds {device.describe()}")
+        if minutes:
+            differences += self._timeout_differences(created.policy_id, minutes)
+        if differences:
+            raise exc.DefenseMismatchError(
+                "the device does not hold the System Defense policy as applied:\n"
+                + "\n".join(f"  {line}" for line in differences), differences=differences, host=self._client.host)
+        return state
+
+    def _members(self, policy_id: str) -> list[int]:
+        """Filter handles of a policy from ``AMT_FilterInSystemDefensePolicy`` (devices that do not
+        report ``FilterCreationHandles``)."""
+        members = []
+        for link in self._client.enumerate(Cls.AMT_FilterInSystemDefensePolicy):
+            owner, member = link.get("Antecedent"), link.get("Dependent")
+            if isinstance(owner, EndpointReference) and owner.selectors.get("InstanceID") == policy_id \
+                    and isinstance(member, EndpointReference):
+                members.append(handle_of(str(member.selectors.get("InstanceID", ""))))
+        return members
+
+    def _set_timeout(self, policy_id: str, minutes: int) -> None:
+        self._client.invoke(Cls.AMT_SystemDefensePolicy, "SetTimeout", {"Timeout": minutes},
+                            {"InstanceID": policy_id})
+
+    def _get_timeout(self, policy_id: str) -> int | None:
+        output = self._client.invoke(Cls.AMT_SystemDefensePolicy, "GetTimeout", None, {"InstanceID": policy_id},
+                                     check=False)
+        if output.return_value != 0:
+            return None
+        try:
+            return int(str(output.outputs.get("Timeout")))
+        except ValueError:
+            return None
+
+    def _timeout_differences(self, policy_id: str, minutes: int) -> list[str]:
+        got = self._get_timeout(policy_id)
+        return [] if got == minutes else [f"policy timeout is {got} min, sent {minutes} min"]
+
+    def _verify_timeout(self, policy_id: str, minutes: int) -> None:
+        differences = self._timeout_differences(policy_id, minutes)
+        if differences:
+            raise exc.DefenseMismatchError("the device did not take the policy timeout", differences=differences,
+                                           host=self._client.host)
+
+    def _statistics(self, policy_id: str, port: int, reset: bool) -> dict[int, tuple[int | None, bool | None]]:
+        """``UpdateStatistics`` on the policy, then the counters per filter handle."""
+        client = self._client
+        client.invoke(Cls.AMT_SystemDefensePolicy, "UpdateStatistics",
+                      {"NetworkInterface": ethernet_port_epr(port), "ResetOnRead": reset}, {"InstanceID": policy_id})
+        counts: dict[int, tuple[int | None, bool | None]] = {}
+        for row in client.enumerate(Cls.AMT_ActiveFilterStatistics):
+            nic, link = row.get("Antecedent"), row.get("Dependent")
+            if isinstance(nic, EndpointReference) and port_of(str(nic.selectors.get("DeviceID", ""))) not in (port, None):
+                continue
+            member = link.selectors.get("Dependent") if isinstance(link, EndpointReference) else None
+            if not isinstance(member, EndpointReference):
+                continue
+            try:
+                handle = handle_of(str(member.selectors.get("InstanceID", "")))
+            except ValueError:
+                continue
+            count, matched = row.get("ReadCount"), row.get("FilterMatched")
+            counts[handle] = (count if isinstance(count, int) and not isinstance(count, bool) else None,
+                              matched if isinstance(matched, bool) else None)
+        return counts
+
+    # -- failures explained -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """Turn the device's refusals into errors that say why: Client Control Mode, AMT's limits."""
+        try:
+            yield
+        except (exc.WSManFault, exc.AMTReturnError) as error:
+            status = error.amt_status if isinstance(error, exc.WSManFault) else \
+                PTStatus.from_return_value(error.return_value)
+            if status == PTStatus.MAX_LIMIT_REACHED:
+                raise exc.DefenseLimitError(
+                    f"the device refused: no room for more System Defense policies or filters ({error})",
+                    what="policies or filters", host=self._client.host) from error
+            if self._client_control_mode():
+                raise exc.FeatureUnavailableError(
+                    "System Defense is not available in Client Control Mode (CCM): AMT offers network filters "
+                    "only to Admin Control Mode", host=self._client.host,
+                    hint="re-provision the machine in Admin Control Mode (ACM) to use System Defense") from error
+            raise
+
+    def _client_control_mode(self) -> bool:
+        try:
+            service = self._client.get(Cls.AMT_SetupAndConfigurationService)
+        except exc.AMTError:
+            return False
+        return service.get("ProvisioningMode") == int(ControlMode.CLIENT)
+
+
+def _instance_id(epr: EndpointReference, host: str) -> str:
+    value = epr.selectors.get("InstanceID")
+    if not isinstance(value, str) or not value:
+        raise exc.RemoteProtocolError(f"the device created {epr.class_name} without an InstanceID", host=host)
+    return value
+
+
+def _device_filter(instance: CimInstance) -> DeviceFilter:
+    try:
+        model: Filter | None = filter_from_properties(instance.class_name, instance.properties)
+    except DefenseError:
+        model = None
+    return DeviceFilter(instance.class_name, str(instance.get("InstanceID", "")), str(instance.get("Name") or ""),
+                        dict(instance.properties), model)
+
+
+def _activation(instance: CimInstance) -> Activation:
+    nic, policy = instance.get("Antecedent"), instance.get("Dependent")
+    port = port_of(str(nic.selectors.get("DeviceID", ""))) if isinstance(nic, EndpointReference) else None
+    policy_id = str(policy.selectors.get("InstanceID", "")) if isinstance(policy, EndpointReference) else ""
+    return Activation(port, policy_id, instance)
+
+
+def _policy_differences(got: Policy, want: Policy) -> list[str]:
+    differences = []
+    for label, a, b in (
+        ("name", got.name, want.name),
+        ("precedence", got.precedence, want.precedence),
+        ("transmit default", got.transmit_default, want.transmit_default),
+        ("receive default", got.receive_default, want.receive_default),
+        ("anti-spoofing", got.anti_spoofing, want.anti_spoofing),
+    ):
+        if a != b:
+            differences.append(f"policy {label} is {a}, sent {b}")
+    return differences
+
