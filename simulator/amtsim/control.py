@@ -9,7 +9,9 @@ from dataclasses import asdict
 from typing import Any
 
 from amtkit.codes import ControlMode, PowerAction, PowerState, ProvisioningState
+from amtkit.defense.model import FilterDirection, IPAddress, Packet
 
+from .backends.defense import DefenseEvent, FlowResult, TrafficVerdict, defense_of
 from .device import SimulatedDevice
 
 
@@ -60,3 +62,32 @@ class DeviceControl:
     def stats(self) -> dict[str, int]:
         with self.device.lock:
             return asdict(self.device.stats)
+
+    # -- System Defense: the simulated host's traffic (amtsim.backends.defense) ---------------------------
+    def offer_packet(self, packet: Packet, *, port: int = 0) -> TrafficVerdict:
+        """Offer one packet of the host's traffic to System Defense on ``port``; its verdict."""
+        with self.device.lock:
+            return defense_of(self.device).offer(packet, port)
+
+    def offer_flow(self, direction: FilterDirection, protocol: int, *, src: IPAddress | None = None,
+                   dst: IPAddress | None = None, src_port: int | None = None, dst_port: int | None = None,
+                   packets: int = 1, port: int = 0) -> FlowResult:
+        """Offer ``packets`` packets of one flow (direction from the host's side, IP protocol, addresses,
+        ports); how many passed."""
+        packet = Packet.ip(direction, protocol, src=src, dst=dst, src_port=src_port, dst_port=dst_port)
+        with self.device.lock:
+            return defense_of(self.device).offer_flow(packet, packets, port)
+
+    def defense_events(self) -> list[DefenseEvent]:
+        with self.device.lock:
+            return list(defense_of(self.device).events)
+
+    def counters(self, port: int = 0) -> dict[str, object]:
+        """System Defense counters of ``port``'s active policy (per filter handle, defaults, totals)."""
+        with self.device.lock:
+            return defense_of(self.device).counters(port)
+
+    def advance_defense_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for System Defense timeouts without waiting."""
+        with self.device.lock:
+            defense_of(self.device).advance(seconds)
