@@ -14,6 +14,7 @@ import click
 
 from ..codes import PowerAction, PowerState
 from .common import connection_options, emit, handle_errors, make_connection
+from .defense import defense
 from .discovery import diagnose_command, discover_command, inventory_command
 
 
@@ -132,6 +133,8 @@ main.add_command(discover_command)
 main.add_command(inventory_command)
 main.add_command(diagnose_command)
 
+
+main.add_command(defense)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
