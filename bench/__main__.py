@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import discovery, spine
+from . import defense, discovery, spine
 from .framework import Benchmark, Row, Settings, format_table, machine_description, write_json
 
 BENCHMARKS: list[Benchmark] = [
@@ -25,6 +25,8 @@ BENCHMARKS: list[Benchmark] = [
               "authenticated Gets per second the simulator serves on one core"),
     Benchmark("spine.layers", spine.layers,
               "CPU per call of the sans-IO layers of a Get (envelope, digest, parsing; simulator side too)"),
+    Benchmark("defense.apply", defense.figures,
+              "System Defense apply round trips, 20-filter apply time, lockout check on an 80-filter set"),
     Benchmark("discovery.scan", discovery.scan,
               "a /22 with 500 simulated devices (time, all found, no false positives); inventory round trips"),
     # Later areas join here, e.g.:
