@@ -8,6 +8,7 @@ sizes, the 401 page with ``Content-Length`` and ``Connection: close``. The reade
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -15,6 +16,11 @@ from email.utils import formatdate
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 CHUNK_SIZE = 0x500
+
+
+# A request line starts with a method token and a space; any prefix of that is still plausible.
+_METHOD_PREFIX = 17
+_METHOD_START = re.compile(rb"[A-Za-z]{1,16}(?: |$)")
 
 
 class HTTPParseError(Exception):
@@ -58,6 +64,10 @@ class RequestReader:
         buffer = self._buffer
         while buffer[:2] == b"\r\n":  # tolerate stray CRLF between requests (RFC 7230 3.5)
             del buffer[:2]
+        if bytes(buffer[:2]) not in (b"", b"\r") and _METHOD_START.match(buffer[:_METHOD_PREFIX]) is None:
+            # Refuse at once what cannot become a request line (a TLS hello on the plain port,
+            # binary junk): waiting for a blank line that never comes would hang the client.
+            raise HTTPParseError(400, "not an HTTP request")
         end = buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(buffer) > MAX_HEADER_BYTES:

@@ -247,6 +247,11 @@ class Client:
         try:
             response = parse_response(reply.body)
         except (XMLInputError, ResponseError) as error:
+            if not _looks_amt(reply):
+                # Markup that is not WS-Man from a server that does not say it is AMT: a web page.
+                raise exc.NotDetectedError(
+                    f"port {self.transport.port} answered HTTP {reply.status} without WS-Management"
+                    + (f" (Server: {reply.server})" if reply.server else ""), host=self.host) from None
             raise exc.RemoteProtocolError(f"the device sent an unreadable answer: {error}", host=self.host) from None
         if response.fault is not None:
             fault = response.fault
@@ -262,8 +267,7 @@ class Client:
         if reply.status in (200, 400, 500) and reply.body.lstrip()[:1] == b"<":
             return
         server = reply.server
-        looks_amt = names.SERVER_HEADER_PREFIX in server or server.strip() == "AMT"
-        if looks_amt:
+        if _looks_amt(reply):
             raise exc.RemoteProtocolError(f"HTTP {reply.status} from AMT for {names.class_name_of(what) or what}",
                                           host=self.host)
         raise exc.NotDetectedError(
@@ -271,6 +275,13 @@ class Client:
             + (f" (Server: {server})" if server else "") + ", not Intel AMT WS-Management",
             host=self.host,
         )
+
+
+def _looks_amt(reply: HTTPReply) -> bool:
+    """Whether the ``Server`` header is AMT's (``Intel(R) Active Management Technology x.y``, or
+    just ``AMT`` on some 11.x firmware)."""
+    server = reply.server
+    return names.SERVER_HEADER_PREFIX in server or server.strip() == "AMT"
 
 
 # Re-exports so users need not import the core for the common types.

@@ -129,10 +129,14 @@ class Transport:
     def _take_challenge(self, reply: HTTPReply) -> bool:
         header = reply.headers.get("WWW-Authenticate", "")
         try:
-            self._challenge = parse_challenge(header)
+            challenge = parse_challenge(header)
         except DigestError as error:
             log.debug("unusable challenge from %s: %s", self.host, error)
             return False
+        if not challenge.supports_auth_qop:
+            log.debug("challenge from %s offers only qop %s", self.host, ",".join(challenge.qop))
+            return False
+        self._challenge = challenge
         self._nc = 0
         return True
 
@@ -192,6 +196,10 @@ class Transport:
             except requests.exceptions.SSLError as error:
                 raise self._tls_error(error) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+                if "BadStatusLine(" in str(error):
+                    # Bytes came back, but not an HTTP status line: something other than AMT listens.
+                    raise exc.NotDetectedError(f"port {self.port} answered, but not with HTTP",
+                                               host=self.host) from None
                 mapped = self._connection_error(error)
                 retryable = not isinstance(error, requests.exceptions.ReadTimeout) or idempotent
                 if attempt + 1 < attempts and retryable and not isinstance(mapped, exc.ConnectTimeoutError):

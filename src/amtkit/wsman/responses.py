@@ -19,6 +19,7 @@ from lxml import etree
 
 from . import names
 from .faults import Fault, FaultKind, parse_fault
+from .schema import has_datetime
 from .values import CimInstance, EndpointReference, Value, parse_epr, parse_instance
 from .xmlsafe import escape, parse_xml
 from .xmlwrite import epr_xml, needs_common_namespace, properties_xml
@@ -65,7 +66,7 @@ def _envelope(
         f'{_XML_DECL}<a:Envelope {" ".join(decls)}><a:Header>'
         f"<b:To>{names.ANONYMOUS}</b:To><b:RelatesTo>{escape(relates_to)}</b:RelatesTo>"
         f'<b:Action a:mustUnderstand="true">{escape(action)}</b:Action>'
-        f"<b:MessageID>{message_id}</b:MessageID>{resource}</a:Header>"
+        f"<b:MessageID>{escape(message_id)}</b:MessageID>{resource}</a:Header>"
         f"<a:Body>{body}</a:Body></a:Envelope>"
     )
     return text.encode("utf-8")
@@ -85,7 +86,7 @@ def get_response(relates_to: str, message_id: str, instance: CimInstance, *, act
     """Get (or Put, with ``action=Action.PUT``) response carrying one object."""
     extra = [instance.resource_uri]
     common = None
-    if needs_common_namespace(instance.properties.values()):
+    if _needs_common(instance):
         extra.append(names.CIM_COMMON)
         common = "h"
     return _envelope(extra, names.response_action(action), relates_to, message_id, instance.resource_uri,
@@ -124,8 +125,20 @@ def _items_xml(items: Iterable[EnumItem], class_prefix: str, common: str | None,
     return "".join(parts)
 
 
+def _writes_instances(items: Sequence[EnumItem], mode: str | None) -> bool:
+    """Whether the class namespace is needed: AMT declares it only when objects are written
+    (an empty or EPR-only page has no ``h`` prefix, as in the recorded empty PullResponse)."""
+    return mode != names.ENUM_MODE_EPR and any(i.instance is not None for i in items)
+
+
+def _needs_common(instance: CimInstance) -> bool:
+    """AMT declares the wscim common namespace for classes with datetime properties (and it is
+    needed wherever a datetime value is written)."""
+    return has_datetime(instance.class_name) or needs_common_namespace(instance.properties.values())
+
+
 def _items_need_common(items: Sequence[EnumItem]) -> bool:
-    return any(i.instance is not None and needs_common_namespace(i.instance.properties.values()) for i in items)
+    return any(i.instance is not None and _needs_common(i.instance) for i in items)
 
 
 def enumerate_response(
@@ -143,11 +156,12 @@ def enumerate_response(
     if context is not None:
         body += f"<g:EnumerationContext>{escape(context)}</g:EnumerationContext>"
     if items is not None:
-        extra.append(resource_uri)
         common = None
-        if _items_need_common(items):
-            extra.append(names.CIM_COMMON)
-            common = "i"
+        if _writes_instances(items, mode):
+            extra.append(resource_uri)
+            if _items_need_common(items):
+                extra.append(names.CIM_COMMON)
+                common = "i"
         body += f"<c:Items>{_items_xml(items, 'h', common, mode)}</c:Items>"
         if context is None:
             body += "<c:EndOfSequence></c:EndOfSequence>"
@@ -166,11 +180,13 @@ def pull_response(
     mode: str | None = None,
 ) -> bytes:
     """PullResponse; ``context=None`` marks the last page (EndOfSequence, no context)."""
-    extra = [names.WSEN, resource_uri]
+    extra = [names.WSEN]
     common = None
-    if _items_need_common(items):
-        extra.append(names.CIM_COMMON)
-        common = "i"
+    if _writes_instances(items, mode):
+        extra.append(resource_uri)
+        if _items_need_common(items):
+            extra.append(names.CIM_COMMON)
+            common = "i"
     body = "<g:PullResponse>"
     if context is not None:
         body += f"<g:EnumerationContext>{escape(context)}</g:EnumerationContext>"
@@ -217,7 +233,7 @@ def fault_response(relates_to: str, message_id: str, kind: FaultKind, detail: st
     text = (
         f"{_XML_DECL}<a:Envelope {_FAULT_NS}><a:Header><b:To>{names.ANONYMOUS}</b:To>"
         f"<b:RelatesTo>{escape(relates_to)}</b:RelatesTo>"
-        f'<b:Action a:mustUnderstand="true">{kind.action}</b:Action><b:MessageID>{message_id}</b:MessageID>'
+        f'<b:Action a:mustUnderstand="true">{kind.action}</b:Action><b:MessageID>{escape(message_id)}</b:MessageID>'
         f"</a:Header><a:Body><a:Fault><a:Code><a:Value>a:{code}</a:Value>{sub}</a:Code>"
         f'<a:Reason><a:Text xml:lang="en-US">{escape(kind.reason)}</a:Text></a:Reason>'
         f"<a:Detail>{detail_xml}</a:Detail></a:Fault></a:Body></a:Envelope>"

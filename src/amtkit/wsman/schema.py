@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["CLASS_SCHEMAS", "KEYS", "PropertyType", "PropType", "property_type", "register"]
+__all__ = ["CLASS_SCHEMAS", "KEYS", "PropertyType", "PropType", "has_datetime", "property_type", "register"]
 
 
 class PropertyType(enum.Enum):
@@ -31,17 +31,25 @@ class PropType:
     array: bool = False
 
 
+# Datetime properties inherited from CIM_ManagedSystemElement / CIM_EnabledLogicalElement and
+# CIM_PhysicalElement. AMT declares the wscim ``common`` namespace in every response of a class
+# with a datetime property, used or not (see :func:`has_datetime`), so they matter for output too.
+_ENABLED_ELEMENT_DATES = {"InstallDate": "datetime", "TimeOfLastStateChange": "datetime"}
+_PHYSICAL_ELEMENT_DATES = {"InstallDate": "datetime", "ManufactureDate": "datetime"}
+
 CLASS_SCHEMAS: dict[str, dict[str, str]] = {
-    "CIM_SoftwareIdentity": {"IsEntity": "bool"},
+    "CIM_SoftwareIdentity": {"IsEntity": "bool", "InstallDate": "datetime", "ReleaseDate": "datetime"},
     "CIM_ComputerSystem": {
         "EnabledState": "int", "RequestedState": "int", "HealthState": "int", "OperationalStatus": "int[]",
         "Dedicated": "int[]", "PowerManagementCapabilities": "int[]", "EnabledDefault": "int",
+        **_ENABLED_ELEMENT_DATES,
     },
     "CIM_AssociatedPowerManagementService": {
         "PowerState": "int", "AvailableRequestedPowerStates": "int[]", "RequestedPowerState": "int",
         "PowerOnTime": "datetime", "ServiceProvided": "ref", "UserOfService": "ref",
     },
-    "CIM_PowerManagementService": {"EnabledState": "int", "RequestedState": "int", "EnabledDefault": "int"},
+    "CIM_PowerManagementService": {"EnabledState": "int", "RequestedState": "int", "EnabledDefault": "int",
+                                   **_ENABLED_ELEMENT_DATES},
     "CIM_PowerManagementCapabilities": {"PowerStatesSupported": "int[]", "PowerChangeCapabilities": "int[]"},
     "CIM_ServiceAvailableToElement": {"ServiceProvided": "ref", "UserOfService": "ref"},
     "AMT_GeneralSettings": {
@@ -55,6 +63,7 @@ CLASS_SCHEMAS: dict[str, dict[str, str]] = {
     "AMT_SetupAndConfigurationService": {
         "EnabledState": "int", "RequestedState": "int", "PasswordModel": "int", "ProvisioningMode": "int",
         "ProvisioningState": "int", "ZeroTouchConfigurationEnabled": "bool", "ProvisioningServerOTP": "str",
+        **_ENABLED_ELEMENT_DATES,
     },
     "AMT_EthernetPortSettings": {
         "DHCPEnabled": "bool", "IpSyncEnabled": "bool", "LinkIsUp": "bool", "SharedDynamicIP": "bool",
@@ -81,11 +90,16 @@ CLASS_SCHEMAS: dict[str, dict[str, str]] = {
         "UserPasswordBypass": "bool", "VerbosityQuiet": "bool", "VerbosityScreenBlank": "bool",
         "VerbosityVerbose": "bool",
     },
-    "AMT_RedirectionService": {"EnabledState": "int", "ListenerEnabled": "bool", "AccessLog": "str[]"},
+    "AMT_RedirectionService": {"EnabledState": "int", "ListenerEnabled": "bool", "AccessLog": "str[]",
+                               **_ENABLED_ELEMENT_DATES},
+    "IPS_HostBasedSetupService": {"AllowedControlModes": "int[]", "CertChainStatus": "int",
+                                  "CurrentControlMode": "int", **_ENABLED_ELEMENT_DATES},
     "CIM_BootConfigSetting": {},
     "CIM_BootSourceSetting": {"FailThroughSupported": "int"},
-    "CIM_BootService": {"EnabledState": "int", "RequestedState": "int", "OperationalStatus": "int[]"},
-    "CIM_EthernetPort": {"EnabledState": "int", "RequestedState": "int", "LinkTechnology": "int", "PortType": "int"},
+    "CIM_BootService": {"EnabledState": "int", "RequestedState": "int", "OperationalStatus": "int[]",
+                        **_ENABLED_ELEMENT_DATES},
+    "CIM_EthernetPort": {"EnabledState": "int", "RequestedState": "int", "LinkTechnology": "int", "PortType": "int",
+                         **_ENABLED_ELEMENT_DATES},
     # System Defense (Intel AMT SDK class reference; intel/lms CIM_Framework metadata). Addresses and masks
     # are OctetStrings written as hex; FilterCreationHandles holds at most 62 handles.
     "AMT_IPHeadersFilter": {
@@ -116,21 +130,24 @@ CLASS_SCHEMAS: dict[str, dict[str, str]] = {
     "CIM_Processor": {
         "CPUStatus": "int", "CurrentClockSpeed": "int", "MaxClockSpeed": "int", "ExternalBusClockSpeed": "int",
         "HealthState": "int", "OperationalStatus": "int[]", "UpgradeMethod": "int", "EnabledState": "int",
-        "RequestedState": "int", "Family": "int", "Stepping": "str",
+        "RequestedState": "int", "Family": "int", "Stepping": "str", **_ENABLED_ELEMENT_DATES,
     },
     "CIM_PhysicalMemory": {
         "Capacity": "int", "Speed": "int", "MemoryType": "int", "FormFactor": "int", "BankLabel": "str",
         "ConfiguredMemoryClockSpeed": "int", "IsSpeedInMhz": "bool", "MaxMemorySpeed": "int", "HealthState": "int",
-        "OperationalStatus": "int[]", "PackageType": "int",
+        "OperationalStatus": "int[]", "PackageType": "int", **_PHYSICAL_ELEMENT_DATES,
     },
-    "CIM_Chassis": {"ChassisPackageType": "int", "PackageType": "int", "OperationalStatus": "int[]", "CanBeFRUed": "bool"},
-    "CIM_Card": {"PackageType": "int", "OperationalStatus": "int[]", "CanBeFRUed": "bool", "HostingBoard": "bool"},
+    "CIM_Chassis": {"ChassisPackageType": "int", "PackageType": "int", "OperationalStatus": "int[]", "CanBeFRUed": "bool",
+                    **_PHYSICAL_ELEMENT_DATES},
+    "CIM_Card": {"PackageType": "int", "OperationalStatus": "int[]", "CanBeFRUed": "bool", "HostingBoard": "bool",
+                 **_PHYSICAL_ELEMENT_DATES},
     "CIM_BIOSElement": {
         "PrimaryBIOS": "bool", "ReleaseDate": "datetime", "OperationalStatus": "int[]", "SoftwareElementState": "int",
         "TargetOperatingSystem": "int", "HealthState": "int",
     },
     "CIM_ComputerSystemPackage": {"Antecedent": "ref", "Dependent": "ref"},
-    "CIM_KVMRedirectionSAP": {"EnabledState": "int", "RequestedState": "int", "KVMProtocol": "int"},
+    "CIM_KVMRedirectionSAP": {"EnabledState": "int", "RequestedState": "int", "KVMProtocol": "int",
+                              **_ENABLED_ELEMENT_DATES},
 }
 
 #: Key properties (selectors) of each class, where amtkit needs them.
@@ -168,6 +185,13 @@ def register(class_name: str, properties: dict[str, str], keys: tuple[str, ...] 
     if keys is not None:
         KEYS[class_name] = keys
     property_type.cache_clear()
+
+
+def has_datetime(class_name: str) -> bool:
+    """Whether a class has datetime properties: AMT then declares the wscim common namespace in
+    its responses even when no datetime value is sent (observed on AMT_RedirectionService, CIM_Card,
+    IPS_HostBasedSetupService captures; never on setting-data or association classes)."""
+    return any(spelled.removesuffix("[]") == "datetime" for spelled in CLASS_SCHEMAS.get(class_name, {}).values())
 
 
 _STRING = PropType(PropertyType.STR)

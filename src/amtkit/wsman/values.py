@@ -111,9 +111,10 @@ def to_text(value: Scalar) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, _dt.datetime):
-        if value.tzinfo is None:
-            return value.isoformat() + "Z"
-        return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat, not strftime: it pads years below 1000 and keeps fractional seconds.
+        if value.tzinfo is not None:
+            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat() + "Z"
     if isinstance(value, EndpointReference):
         raise TypeError("endpoint references are serialized as elements, not text")
     return str(value)

@@ -8,6 +8,8 @@ a bounded document size (libxml2 without ``huge_tree`` also bounds depth and tex
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MalformedXMLError", "XMLSecurityError", "XMLInputError", "escape", "parse_xml"]
@@ -60,9 +62,19 @@ def parse_xml(data: bytes) -> etree._Element:
     return root
 
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+# A carriage return is written as a reference: a parser turns a literal one into a line feed.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
+# Characters XML 1.0 cannot carry at all, not even as references (section 2.2).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def escape(text: str) -> str:
-    """Escape text for element content or a double-quoted attribute."""
+    """Escape text for element content or a double-quoted attribute.
+
+    Raises ValueError for characters no XML document can hold (NUL, most control characters,
+    lone surrogates): sending them would only earn a malformed-XML fault from the device.
+    """
+    bad = _NOT_XML.search(text)
+    if bad is not None:
+        raise ValueError(f"XML cannot carry the character {bad.group()!r} (at index {bad.start()})")
     return text.translate(_ESCAPES)
