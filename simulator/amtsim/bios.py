@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
 from amtkit.ider.eltorito import (
     BOOT_SIGNATURE,
@@ -230,8 +230,8 @@ class BiosBoot:
     tolerates; ``dma`` sets the DMA bit of every command's feature register.
     """
 
-    collects_data: ClassVar[bool] = True
-    """Whether the transport must keep the data of each command (see :class:`ReplyAssembler`)."""
+    collects_data: bool = True
+    """Whether the transport must keep the data of the command just yielded (see :class:`ReplyAssembler`)."""
 
     def __init__(
         self,
@@ -383,8 +383,6 @@ class SequentialRead(BiosBoot):
     arrived, ``booted`` means the read completed and ``reason`` says why it did not.
     """
 
-    collects_data: ClassVar[bool] = False
-
     def __init__(self, device: Device, *, blocks: int | None = None, sectors_per_read: int = 512,
                  dma: bool = False) -> None:
         super().__init__(device, max_sectors_per_read=sectors_per_read, dma=dma)
@@ -399,11 +397,13 @@ class SequentialRead(BiosBoot):
             last_lba = yield from self._identify()
             total = last_lba + 1 if self.blocks is None else min(self.blocks, last_lba + 1)
             done = 0
+            self.collects_data = False  # from here on the data is only counted
             while done < total:
                 step = min(self.max_sectors_per_read, total - done)
                 expected = step * self._block_size
                 outcome = yield from self._command(cdb_read10(done, step), expected)
                 if not outcome.ok:
+                    self.collects_data = True
                     sense = yield from self._request_sense(outcome)
                     raise _BootFailure(f"READ(10) of blocks {done}+{step} failed on the {self._name}: {sense}")
                 if outcome.size != expected:

@@ -25,6 +25,8 @@ class Timing:
     lockout_threshold: int = 5
     """Consecutive failed logins of one user before anti-hammering locks the account."""
     lockout_seconds: float = 30.0
+    redirection_idle_timeout: float = 60.0
+    """A redirection session from which nothing arrives for this long is closed."""
 
 
 @dataclass
@@ -52,6 +54,9 @@ class DeviceConfig:
     http_port: int = 16992
     tls_port: int | None = 16993
     redirection_port: int | None = None
+    """TCP port of the redirection listener (SOL/IDE-R; 16994 on real AMT); ``None``: none, 0: any free port."""
+    redirection_tls_port: int | None = None
+    """The same over TLS (16995 on real AMT), with the WS-Man certificate."""
     rmcp_port: int | None = None
     """UDP port answering RMCP presence pings (623 on real AMT; needs privileges); ``None``: no answers,
     0: any free port (one socket for this device, read back after start)."""

@@ -10,8 +10,11 @@ from typing import Any
 
 from amtkit.codes import ControlMode, PowerAction, PowerState, ProvisioningState
 from amtkit.defense.model import FilterDirection, IPAddress, Packet
+from amtkit.wsman.values import Value
 
+from .backends.boot import BootRecord, SequentialReadPlan, boot_backend_of
 from .backends.defense import DefenseEvent, FlowResult, TrafficVerdict, defense_of
+from .backends.redirection import redirection_service_of
 from .device import SimulatedDevice
 
 
@@ -91,3 +94,84 @@ class DeviceControl:
         """Let ``seconds`` pass for System Defense timeouts without waiting."""
         with self.device.lock:
             defense_of(self.device).advance(seconds)
+
+    # -- boot and redirection ----------------------------------------------------------------------
+    def boot_results(self) -> list[BootRecord]:
+        """Every power-up of the host so far, oldest first: what it booted, or why it could not."""
+        with self.device.lock:
+            return list(boot_backend_of(self.device).records)
+
+    def last_boot(self) -> BootRecord | None:
+        with self.device.lock:
+            records = boot_backend_of(self.device).records
+            return records[-1] if records else None
+
+    def wait_for_boot(self, number: int = 1, timeout: float = 30.0) -> BootRecord:
+        """Wait until the host's boot number ``number`` (1-based) is recorded, and return it.
+
+        IDE-R boots are recorded when the transfer ends, after the power request has returned.
+        Raises ``TimeoutError`` if it does not come within ``timeout`` seconds.
+        """
+        with self.device.lock:
+            record = boot_backend_of(self.device).wait_for_record(number, timeout)
+        if record is None:
+            raise TimeoutError(f"boot {number} of {self.device.name} was not recorded within {timeout:g} s")
+        return record
+
+    def boot_settings(self) -> dict[str, Value]:
+        """``AMT_BootSettingData`` as the device holds it now."""
+        with self.device.lock:
+            return dict(boot_backend_of(self.device).settings)
+
+    def pending_boot_source(self) -> str | None:
+        """The boot source forced for the next boot: the side channel's view of what AMT never reports."""
+        with self.device.lock:
+            return boot_backend_of(self.device).source
+
+    def set_boot_capabilities(self, **capabilities: bool) -> None:
+        """``set_boot_capabilities(ForcePXEBoot=False, IDER=False)``: what ``AMT_BootCapabilities`` reports."""
+        with self.device.lock:
+            backend = boot_backend_of(self.device)
+            for name, value in capabilities.items():
+                if not isinstance(backend.capabilities.get(name), bool):
+                    raise AttributeError(f"no boot capability named {name!r}")
+                backend.capabilities[name] = value
+
+    def arm_sequential_read(self, blocks: int | None = None, sectors_per_read: int = 512) -> None:
+        """Bench mode: the next IDE-R boot reads the drive's first ``blocks`` blocks (all: ``None``) in
+        READ(10)s of ``sectors_per_read`` and keeps nothing, instead of booting (:class:`amtsim.bios.SequentialRead`)."""
+        with self.device.lock:
+            boot_backend_of(self.device).sequential_read = SequentialReadPlan(blocks, sectors_per_read)
+
+    def set_redirection(self, *, ider: bool | None = None, sol: bool | None = None,
+                        listener: bool | None = None) -> None:
+        """Switch IDE-R, SOL or the redirection listener on or off, as the MEBx or a console would."""
+        with self.device.lock:
+            service = redirection_service_of(self.device)
+            if ider is not None:
+                service.ider_enabled = ider
+            if sol is not None:
+                service.sol_enabled = sol
+            if listener is not None:
+                service.listener_enabled = listener
+
+    def redirection_sessions(self) -> int:
+        """Authenticated redirection sessions open now."""
+        with self.device.lock:
+            return len(redirection_service_of(self.device).sessions)
+
+    def wait_for_sessions(self, count: int, timeout: float = 30.0) -> None:
+        """Wait until exactly ``count`` redirection sessions are open (e.g. 0: a console's close has landed)."""
+        with self.device.lock:
+            service = redirection_service_of(self.device)
+            assert service.changed is not None
+            if not service.changed.wait_for(lambda: len(service.sessions) == count, timeout):
+                raise TimeoutError(f"{len(service.sessions)} redirection sessions open after {timeout:g} s, "
+                                   f"not {count}")
+
+    def redirection_stats(self) -> dict[str, int]:
+        with self.device.lock:
+            service = redirection_service_of(self.device)
+            return {"open": len(service.sessions), "opened": service.sessions_opened,
+                    "auth_failures": service.auth_failures, "refused": service.refused,
+                    "idle_closed": service.idle_closed}

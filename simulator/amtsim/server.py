@@ -26,6 +26,7 @@ from .backends.accounts import Verdict
 from .config import DeviceConfig
 from .device import SimulatedDevice
 from .dispatch import dispatch_wsman, try_identify
+from .redirection import RedirectionListeners
 from .services import RmcpService
 from .tlscert import CertificateFiles, ensure_certificate
 
@@ -162,6 +163,10 @@ class Simulator:
         """Presence-ping answers of the devices with an ``rmcp_port``."""
         self.on_device_start(self.rmcp.start_device)
         self.on_device_stop(self.rmcp.stop_device)
+        self.redirection = RedirectionListeners(lambda: self.certificate)
+        """Redirection listeners (IDE-R) of the devices with a ``redirection_port``/``redirection_tls_port``."""
+        self.on_device_start(self.redirection.start_device)
+        self.on_device_stop(self.redirection.stop_device)
         _raise_fd_limit()
 
     # -- lifecycle -------------------------------------------------------------------------------

@@ -39,9 +39,12 @@ from .wsman.values import CimInstance, EndpointReference, Selector, Value
 from .wsman.xmlsafe import XMLInputError
 
 if TYPE_CHECKING:
+    from .boot import BootControl
     from .defense.client import DefenseControl
+    from .ider.session import IDERControl
     from .inventory import InventoryReader
     from .power import PowerControl
+    from .redirection.service import RedirectionControl
 
 __all__ = ["Client"]
 
@@ -111,6 +114,27 @@ class Client:
         from .power import PowerControl
 
         return PowerControl(self)
+
+    @cached_property
+    def boot(self) -> BootControl:
+        """One-time boot (PXE, disk, CD, BIOS setup, IDE-R) and boot settings (:mod:`amtkit.boot`)."""
+        from .boot import BootControl
+
+        return BootControl(self)
+
+    @cached_property
+    def redirection(self) -> RedirectionControl:
+        """The IDE-R/SOL switches of ``AMT_RedirectionService`` (:mod:`amtkit.redirection.service`)."""
+        from .redirection.service import RedirectionControl
+
+        return RedirectionControl(self)
+
+    @cached_property
+    def ider(self) -> IDERControl:
+        """IDE-R sessions serving a CD or floppy image to the host (:mod:`amtkit.ider.session`)."""
+        from .ider.session import IDERControl
+
+        return IDERControl(self)
 
     @cached_property
     def defense(self) -> DefenseControl:

@@ -100,6 +100,27 @@ class Accounts:
             record.locked_until = now + self.lockout_seconds
         return Verdict.DENIED
 
+    def verify_answer(self, username: str, realm: str, nonce: str, response: str,
+                      expected: Callable[[str], str]) -> Verdict:
+        """Check a digest answer that came outside HTTP (the redirection port, 16994).
+
+        ``expected(ha1)`` computes the right response for the user's HA1. The realm must be the
+        device's and the nonce one it issued (and still alive); a nonce answers once, then is gone.
+        Failures count towards the same anti-hammering lockout as WS-Man logins.
+        """
+        ha1 = self._ha1.get(username)
+        if ha1 is None or realm != self.realm or self.is_locked(username):
+            return Verdict.DENIED
+        if not hmac.compare_digest(expected(ha1), response.lower()):
+            return self._fail(username)
+        issued = self._nonces.pop(nonce, None)
+        if issued is None:
+            return Verdict.DENIED
+        if self.clock() - issued.issued > self.nonce_lifetime:
+            return Verdict.STALE
+        self._failures.pop(username, None)
+        return Verdict.OK
+
     def verify(self, header: str | None, method: str) -> tuple[Verdict, str | None]:
         """Check an ``Authorization`` header; returns the verdict and the user when known."""
         if not header:

@@ -5,7 +5,7 @@ Importing this package registers every service.
 
 from __future__ import annotations
 
-from . import defense, general, inventory, power  # noqa: F401  (registration side effects)
+from . import boot, defense, general, inventory, power, redirection  # noqa: F401  (registration side effects)
 from .base import REGISTRY, ClassHandler, register
 
 __all__ = ["REGISTRY", "ClassHandler", "register"]

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from ..codes import PowerAction, PowerState
+from .boot import boot_command, ider_group
 from .common import connection_options, emit, handle_errors, make_connection
 from .defense import defense
 from .discovery import diagnose_command, discover_command, inventory_command
@@ -135,6 +136,9 @@ main.add_command(diagnose_command)
 
 
 main.add_command(defense)
+
+main.add_command(boot_command)
+main.add_command(ider_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

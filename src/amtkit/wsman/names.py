@@ -144,6 +144,14 @@ BOOT_SERVICE_NAME: Final = "Intel(r) AMT Boot Service"
 BOOT_CONFIG_INSTANCE_ID: Final = "Intel(r) AMT: Boot Configuration 0"
 BOOT_SETTING_DATA_INSTANCE_ID: Final = "Intel(r) AMT:BootSettingData 0"
 BOOT_CAPABILITIES_INSTANCE_ID: Final = "Intel(r) AMT:BootCapabilities 0"
+BOOT_SOURCE_HARD_DRIVE: Final = "Intel(r) AMT: Force Hard-drive Boot"
+BOOT_SOURCE_PXE: Final = "Intel(r) AMT: Force PXE Boot"
+BOOT_SOURCE_CD_DVD: Final = "Intel(r) AMT: Force CD/DVD Boot"
+"""``CIM_BootSourceSetting`` InstanceIDs: the one-time sources ``ChangeBootOrder`` accepts."""
+BOOT_SERVICE_SELECTORS: Final = {"CreationClassName": "CIM_BootService", "Name": BOOT_SERVICE_NAME,
+                                 **AMT_SYSTEM_SELECTORS}
+REDIRECTION_SERVICE_SELECTORS: Final = {"CreationClassName": "AMT_RedirectionService",
+                                        "Name": REDIRECTION_SERVICE_NAME, **AMT_SYSTEM_SELECTORS}
 
 #: The product prefix AMT puts in its ``Server:`` header; the version follows it.
 SERVER_HEADER_PREFIX: Final = "Intel(R) Active Management Technology"

@@ -80,6 +80,7 @@ CLASS_SCHEMAS: dict[str, dict[str, str]] = {
         "BootguardStatus": "int", "OptionsCleared": "bool", "WinREBootEnabled": "bool", "UEFILocalPBABootEnabled": "bool",
         "UEFIHTTPSBootEnabled": "bool", "SecureBootControlEnabled": "bool", "RPEEnabled": "bool",
         "PlatformErase": "bool", "EnableHTTPSBoot": "bool", "EnableSecureErase": "bool",
+        "BIOSLastStatus": "int[]", "UefiBootNumberOfParams": "int",
     },
     "AMT_BootCapabilities": {
         "BIOSPause": "bool", "BIOSReflash": "bool", "BIOSSecureBoot": "bool", "BIOSSetup": "bool",

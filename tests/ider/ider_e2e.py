@@ -1,0 +1,116 @@
+"""Helpers of the end-to-end IDE-R tests: devices with a redirection listener, real ISOs, clients.
+
+Plain functions (test modules keep their fixtures next to the tests that use them).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from amtsim import DeviceConfig, Simulator, Timing
+from amtsim.control import DeviceControl
+
+from amtkit.client import Client
+from amtkit.pytest_plugin import AMTDeviceInfo
+
+WIRE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
+"""The recorded AMT corpus beside the project; tests reading it skip when it is absent."""
+
+
+def recorded(name: str) -> bytes:
+    """One file of the recorded corpus (the test is skipped without the corpus)."""
+    path = WIRE_DIR / name
+    if not path.exists():
+        pytest.skip(f"recorded corpus file {path} is absent")
+    return path.read_bytes()
+
+
+@contextmanager
+def ider_device(simulator: Simulator, *, tls: bool = False, timing: Timing | None = None,
+                **config: Any) -> Iterator[AMTDeviceInfo]:
+    """A simulated device with a redirection listener on a free port (and TLS ones with ``tls``)."""
+    device_config = DeviceConfig(
+        http_port=0, tls_port=0 if tls else None, redirection_port=0, redirection_tls_port=0 if tls else None,
+        timing=timing or Timing(power_transition=0, power_off_phase=0), **config,
+    )
+    device = simulator.add_device(device_config)
+    try:
+        yield AMTDeviceInfo(
+            host=device_config.address, port=device_config.http_port, tls_port=device_config.tls_port,
+            username=device_config.username, password=device_config.password,
+            tls_sha256=simulator.certificate.sha256 if tls else None, device=device, control=DeviceControl(device),
+        )
+    finally:
+        simulator.remove_device(device)
+
+
+def redirection_port(info: AMTDeviceInfo) -> int:
+    port = info.device.config.redirection_port
+    assert port is not None
+    return port
+
+
+def client_for(info: AMTDeviceInfo, **overrides: Any) -> Client:
+    """A client of ``info`` whose ``client.ider`` sessions go to the device's redirection port."""
+    kwargs: dict[str, Any] = {"port": info.port, "username": info.username, "password": info.password,
+                              "timeout": 10.0, **overrides}
+    client = Client(info.host, **kwargs)
+    client.ider.port = redirection_port(info)
+    return client
+
+
+def pycdlib_iso(path: Path, *, el_torito: bool = True, volume_id: str = "RESCUE_LIVE",
+                boot_size: int = 4 * 2048) -> Path:
+    """A small real ISO 9660 image made by pycdlib (El Torito no-emulation boot image, or none)."""
+    pycdlib = pytest.importorskip("pycdlib")
+    iso = pycdlib.PyCdlib()
+    iso.new(interchange_level=1, vol_ident=volume_id)
+    code = b"\xfa\xeb\xfe".ljust(boot_size, b"\x90")
+    iso.add_fp(io.BytesIO(code), len(code), "/BOOT.IMG;1")
+    iso.add_fp(io.BytesIO(b"amtkit rescue\n"), 14, "/README.TXT;1")
+    if el_torito:
+        iso.add_eltorito("/BOOT.IMG;1", bootcatfile="/BOOT.CAT;1")
+    iso.write(str(path))
+    iso.close()
+    return path
+
+
+class GatedImage(io.RawIOBase):
+    """An image file that stops at byte ``gate``: it signals ``reached`` and waits until ``release`` is set.
+
+    Lets a test act while a transfer is certainly in progress, without timing anything.
+    """
+
+    def __init__(self, data_size: int, gate: int) -> None:
+        self.size = data_size
+        self.gate = gate
+        self.position = 0
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.position = {io.SEEK_SET: offset, io.SEEK_CUR: self.position + offset, io.SEEK_END: self.size + offset}[whence]
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def read(self, size: int = -1) -> bytes:
+        if self.position >= self.gate and not self.release.is_set():
+            self.reached.set()
+            self.release.wait(30)
+        size = self.size - self.position if size < 0 else min(size, self.size - self.position)
+        self.position += size
+        return bytes(size)
