@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from . import exceptions as exc
 from .codes import PTStatus
 from .config import Timeout, TLSConfig
+from .discovery.probe import parse_server_header
 from .http.digest import Credentials
 from .transport import HTTPReply, Transport
 from .wsman import names
@@ -304,8 +305,7 @@ class Client:
 def _looks_amt(reply: HTTPReply) -> bool:
     """Whether the ``Server`` header is AMT's (``Intel(R) Active Management Technology x.y``, or
     just ``AMT`` on some 11.x firmware)."""
-    server = reply.server
-    return names.SERVER_HEADER_PREFIX in server or server.strip() == "AMT"
+    return parse_server_header(reply.server) is not None
 
 
 # Re-exports so users need not import the core for the common types.

@@ -415,6 +415,9 @@ def test_settings_reject_zero_concurrency() -> None:
         ("AMT", True, None),
         ("Intel(R) Active Management Technology", True, None),
         ("Microsoft-IIS/10.0", False, None),
+        ("Werkzeug/3.1.8 Python/3.11.7, " + AMT_15, True, "15.0.23.1706"),
+        ("nginx, AMT", True, None),
+        ("Apache (AMT compatible)", False, None),
     ],
 )
 def test_server_header_parsing(header: str, amt: bool, version: str | None) -> None:

@@ -141,15 +141,18 @@ def parse_server_header(value: str) -> AmtServerHeader | None:
     """Recognise AMT's web server banner; ``None`` if ``value`` is not AMT's.
 
     ``Intel(R) Active Management Technology 7.1.91`` (3 parts) and ``... 15.0.23.1706`` (4 parts) give
-    the version as sent; Skylake/Kaby Lake AMT 11 answers only ``AMT`` (version unknown).
+    the version as sent; Skylake/Kaby Lake AMT 11 answers only ``AMT`` (version unknown). Several
+    ``Server`` fields folded into one value (``a, b``, as HTTP libraries join repeated fields, e.g. a
+    proxy's banner in front) are read one by one.
     """
-    value = value.strip()
-    if value == "AMT":
-        return AmtServerHeader(None)
-    if not value.startswith(_SERVER_PREFIX):
-        return None
-    rest = value[len(_SERVER_PREFIX):].strip()
-    return AmtServerHeader(rest if _SERVER_VERSION.fullmatch(rest) else None)
+    for part in value.split(","):
+        part = part.strip()
+        if part == "AMT":
+            return AmtServerHeader(None)
+        if part.startswith(_SERVER_PREFIX):
+            rest = part[len(_SERVER_PREFIX):].strip()
+            return AmtServerHeader(rest if _SERVER_VERSION.fullmatch(rest) else None)
+    return None
 
 
 @dataclass(frozen=True)
