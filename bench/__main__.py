@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import defense, discovery, spine
+from . import defense, discovery, ider, spine
 from .framework import Benchmark, Row, Settings, format_table, machine_description, write_json
 
 BENCHMARKS: list[Benchmark] = [
@@ -29,6 +29,8 @@ BENCHMARKS: list[Benchmark] = [
               "System Defense apply round trips, 20-filter apply time, lockout check on an 80-filter set"),
     Benchmark("discovery.scan", discovery.scan,
               "a /22 with 500 simulated devices (time, all found, no false positives); inventory round trips"),
+    Benchmark("ider.transfer", ider.transfer,
+              "IDE-R throughput serving a 256 MB image to the simulator; console peak memory at 64 vs 256 MB"),
     # Later areas join here, e.g.:
     #   defense.apply      System Defense apply round trips, 20-filter apply time, lockout check on 80 filters
     #   ider.transfer      IDE-R throughput of a 256 MB image, console peak memory

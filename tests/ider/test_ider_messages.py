@@ -46,6 +46,7 @@ from amtkit.redirection.messages import (
     RedirectionMessage,
     RedirectionProtocolError,
     SequenceCounter,
+    SequencedMessage,
     SessionType,
     SOLControlsFromHost,
     SOLDataFromHost,
@@ -542,6 +543,17 @@ def test_sequence_counter_stamps_and_checks() -> None:
     incoming.check(first)
     with pytest.raises(RedirectionProtocolError, match="out of sequence"):
         incoming.check(first)
+
+
+@given(st.lists(st.one_of(*(STRATEGIES[cls] for cls in STRATEGIES if issubclass(cls, SequencedMessage))),
+                max_size=8), u32)
+def test_stamp_into_writes_what_stamp_then_encode_writes(messages: list[SequencedMessage], start: int) -> None:
+    stamped, buffered = SequenceCounter(start), SequenceCounter(start)
+    buffer = bytearray()
+    for message in messages:
+        buffered.stamp_into(buffer, message)
+    assert bytes(buffer) == b"".join(stamped.stamp(m).encode() for m in messages)
+    assert buffered.next_seq == stamped.next_seq
 
 
 def test_sequence_counter_wraps_at_32_bits() -> None:

@@ -766,7 +766,7 @@ class IDERSession:
                 served += len(reply.data)
             else:
                 failed = failed or reply.failed
-            batch += self._outgoing.stamp(reply).encode()
+            self._outgoing.stamp_into(batch, reply)
             if len(batch) >= _SEND_BATCH:
                 self._send_bytes(batch)
                 batch = bytearray()

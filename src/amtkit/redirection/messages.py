@@ -35,6 +35,7 @@ amtterm ``RedirectionConstants.h``/``redir.h``/``redir.c`` (see ``docs/ider.md``
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import struct
@@ -1342,6 +1343,23 @@ class IDERDataFromHost(SequencedMessage):
         return cls(seq=seq, attributes=attributes, data=bytes(data[14:]))
 
 
+_NO_REGISTERS = AtaRegisters()
+
+
+@functools.lru_cache(maxsize=64)
+def _data_in_registers(drive: int, dma: bool, byte_count: int) -> AtaRegisters:
+    return AtaRegisters(
+        mask=_MASK_DATA_IN_DMA if dma else _MASK_DATA_IN_PIO, sector_count=_INTERRUPT_REASON_DATA_IN,
+        byte_count=byte_count, drive_select=drive, status=AtaStatus.DRDY | AtaStatus.DSC | AtaStatus.DRQ,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _data_complete_registers(drive: int) -> AtaRegisters:
+    return AtaRegisters(mask=_MASK_DATA_COMPLETE, sector_count=_INTERRUPT_REASON_COMPLETE, drive_select=drive,
+                        status=AtaStatus.DRDY | AtaStatus.DSC)
+
+
 @dataclass(frozen=True, kw_only=True)
 class IDERDataToHost(_RegisterMessage):
     """0x54: read data for the host; 34-byte header (transfer bytes = data length @9) + data.
@@ -1361,20 +1379,13 @@ class IDERDataToHost(_RegisterMessage):
     def chunk(cls, device: Device | int, data: bytes, *, completed: bool, dma: bool = False) -> IDERDataToHost:
         """One piece of a data-in transfer, with the register values MeshCommander sends."""
         drive = _drive(device)
-        inp = AtaRegisters(
-            mask=_MASK_DATA_IN_DMA if dma else _MASK_DATA_IN_PIO, sector_count=_INTERRUPT_REASON_DATA_IN,
-            byte_count=0 if dma else len(data), drive_select=drive,
-            status=AtaStatus.DRDY | AtaStatus.DSC | AtaStatus.DRQ,
-        )
-        out = AtaRegisters()
+        # Register blocks are immutable and few: cached, since a transfer builds one message per read buffer.
+        inp = _data_in_registers(drive, dma, 0 if dma else len(data))
         attributes = IDERAttributes.DMA if dma else IDERAttributes.NONE
         if completed:
-            attributes |= IDERAttributes.COMPLETED
-            out = AtaRegisters(
-                mask=_MASK_DATA_COMPLETE, sector_count=_INTERRUPT_REASON_COMPLETE, drive_select=drive,
-                status=AtaStatus.DRDY | AtaStatus.DSC,
-            )
-        return cls(attributes=int(attributes), input=inp, output=out, data=data)
+            return cls(attributes=int(attributes | IDERAttributes.COMPLETED), input=inp,
+                       output=_data_complete_registers(drive), data=data)
+        return cls(attributes=int(attributes), input=inp, output=_NO_REGISTERS, data=data)
 
     @classmethod
     def frame_length(cls, prefix: bytes | bytearray | memoryview) -> int | None:
@@ -1543,6 +1554,17 @@ class SequenceCounter:
         stamped = replace(message, seq=self.next_seq)
         self.next_seq = (self.next_seq + 1) & 0xFFFFFFFF
         return stamped
+
+    def stamp_into(self, buffer: bytearray, message: SequencedMessage) -> None:
+        """Append the wire bytes of ``message`` with the next sequence number to ``buffer``.
+
+        The same bytes as ``stamp(message).encode()`` without building the stamped copy: the hot
+        path of a console serving an image, one message per read buffer.
+        """
+        start = len(buffer)
+        buffer += message.encode()
+        struct.pack_into("<I", buffer, start + 4, self.next_seq)
+        self.next_seq = (self.next_seq + 1) & 0xFFFFFFFF
 
     def check(self, message: SequencedMessage) -> None:
         """Accept ``message`` if it carries the expected number, else raise :class:`RedirectionProtocolError`."""
