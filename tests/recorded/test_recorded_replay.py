@@ -11,6 +11,7 @@ import hashlib
 
 import pytest
 from werkzeug import Request, Response
+from werkzeug.serving import WSGIRequestHandler
 
 from amtkit import exceptions as exc
 from amtkit.client import Client
@@ -23,6 +24,17 @@ GENERAL_SETTINGS_200 = "AMT_GeneralSettings.Get.response.http"
 PASSWORD = "P@ssw0rd"
 # Framing and connection headers are the replaying server's business, not the recording's.
 _NOT_REPLAYED = {"transfer-encoding", "content-length", "connection", "date"}
+
+
+@pytest.fixture(autouse=True)
+def only_recorded_server_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replaying server must not add a ``Server`` header of its own next to the recorded one."""
+
+    def send_response(handler: WSGIRequestHandler, code: int, message: str | None = None) -> None:
+        handler.log_request(code)
+        handler.send_response_only(code, message)
+
+    monkeypatch.setattr(WSGIRequestHandler, "send_response", send_response)
 
 
 def replay(message, *, status: int | str | None = None, body: bytes | None = None) -> Response:  # type: ignore[no-untyped-def]
@@ -173,6 +185,13 @@ def test_identify_is_sent_without_credentials_and_reads_the_version(httpserver, 
     assert result.amt_version == "11.8" and result.product_vendor == "Intel(r)"
     assert "Authorization" not in sent(httpserver)[0].headers
     assert b"Identify" in sent(httpserver)[0].get_data()
+
+
+def test_replayed_answers_carry_only_the_recorded_server_header(httpserver, wire) -> None:
+    serve(httpserver, replay(wire.http(AMT_15_401)))
+    with client_for(httpserver, password=None) as client:
+        reply = client.transport.post(b"<x></x>", idempotent=True, authenticate=False)
+    assert reply.headers["Server"] == "Intel(R) Active Management Technology 15.0.23.1706"
 
 
 def test_amt_html_error_page_is_a_remote_protocol_error(httpserver, wire) -> None:
