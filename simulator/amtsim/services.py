@@ -55,13 +55,14 @@ def default_rmcp_port() -> int | None:
     return RMCP_PORT if rmcp_port_allowed(RMCP_PORT) else None
 
 
-def _version(text: str) -> tuple[int, int] | None:
-    parts = text.split(".")
+def _version(major_minor: str) -> tuple[int, int] | None:
+    """``(16, 1)`` from ``DeviceConfig.major_minor`` ``"16.1"``; ``None`` when it does not fit the pong."""
+    major, _, minor = major_minor.partition(".")
     try:
-        major, minor = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+        version = (int(major), int(minor or 0))
     except ValueError:
         return None
-    return (major, minor) if 0 <= major <= 0xFF and 0 <= minor <= 0xFF and (major, minor) != (0, 0) else None
+    return version if all(0 <= part <= 0xFF for part in version) and version != (0, 0) else None
 
 
 def pong_for(device: SimulatedDevice) -> PongInfo | None:
@@ -77,7 +78,7 @@ def pong_for(device: SimulatedDevice) -> PongInfo | None:
             open_port, both = 0, False  # present, not set up (AMT 6.1 and later)
         else:
             open_port, both = (names.PORT_TLS if tls else names.PORT_HTTP), tls
-        return PongInfo(open_port=open_port, version=_version(config.amt_version), provisioning_state=state,
+        return PongInfo(open_port=open_port, version=_version(config.major_minor), provisioning_state=state,
                         both_ports=both)
 
 

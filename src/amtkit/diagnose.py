@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +45,8 @@ from .discovery.rmcp import ProvisioningState as PongState
 from .http.digest import Credentials
 from .inventory import FeatureState, Setup, setup_from
 from .power import PowerStatus
-from .profiles import ProfileSet, connect
+from .profiles import ProfileSet, connect, login
+from .redirection.service import RedirectionState
 from .wsman.names import Cls
 
 if TYPE_CHECKING:
@@ -393,7 +393,7 @@ def _credentials(ladder: _Ladder, plan: _Plan, record: HostRecord, profile_name:
             profile_name.append(profile.name)
             who = f"profile {profile.name!r} (user {profile.username})"
         elif plan.credentials is not None:
-            client = _login(plan, plan.credentials, read_setup)
+            client = login(plan.host, plan.credentials, check=read_setup, **plan.client_options())
             who = f"user {plan.credentials.username}"
         else:
             raise ladder.fail(Rung.CREDENTIALS, exc.AuthenticationError(
@@ -407,16 +407,6 @@ def _credentials(ladder: _Ladder, plan: _Plan, record: HostRecord, profile_name:
         raise ladder.fail(Rung.CREDENTIALS, error) from None
     ladder.passed(Rung.CREDENTIALS, f"{who} logged in")
     return client, setup_from(found)
-
-
-def _login(plan: _Plan, credentials: Credentials, check: Callable[[Client], object]) -> Client:
-    client = Client(plan.host, username=credentials.username, password=credentials.password, **plan.client_options())
-    try:
-        check(client)
-    except BaseException:
-        client.close()
-        raise
-    return client
 
 
 def _not_provisioned(state: ProvisioningState | None) -> exc.NotProvisionedError:
@@ -486,7 +476,9 @@ def _feature(ladder: _Ladder, plan: _Plan, client: Client, setup: Setup, status:
 
 
 _ENABLE_HINTS = {
-    Feature.IDER: "enable it with AMT_RedirectionService.RequestStateChange(32769 or 32771)",
-    Feature.SOL: "enable it with AMT_RedirectionService.RequestStateChange(32770 or 32771)",
+    Feature.IDER: f"enable it: AMT_RedirectionService.RequestStateChange({int(RedirectionState.IDER_AND_SOL)}) "
+                  "(client.redirection.request_state)",
+    Feature.SOL: f"enable it: AMT_RedirectionService.RequestStateChange({int(RedirectionState.IDER_AND_SOL)}) "
+                 "(client.redirection.request_state)",
     Feature.KVM: "enable it with CIM_KVMRedirectionSAP.RequestStateChange(2)",
 }

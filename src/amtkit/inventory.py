@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import exceptions as exc
 from .codes import ControlMode, ProvisioningState
+from .redirection.service import RedirectionState
 from .wsman.names import Cls
 from .wsman.values import CimInstance, Value
 
@@ -81,10 +82,6 @@ INVENTORY_CLASSES: tuple[str, ...] = (
 )
 """The classes a full inventory reads, one round trip each."""
 
-# AMT_RedirectionService.EnabledState vendor values: 32768 + 1 (IDE-R) + 2 (SOL).
-_REDIRECTION_BASE = 32768
-_IDER_BIT = 1
-_SOL_BIT = 2
 _CIM_ENABLED = 2
 _CIM_DISABLED = 3
 _CIM_ENABLED_OFFLINE = 6  # KVM: enabled, no session now
@@ -381,9 +378,10 @@ def features_from(redirection: Sequence[CimInstance], kvm: Sequence[CimInstance]
     ider = sol = FeatureState.ABSENT
     state = _int(service, "EnabledState")
     if service is not None:
-        if state is not None and _REDIRECTION_BASE <= state <= _REDIRECTION_BASE + _IDER_BIT + _SOL_BIT:
-            ider = FeatureState.ENABLED if state & _IDER_BIT else FeatureState.DISABLED
-            sol = FeatureState.ENABLED if state & _SOL_BIT else FeatureState.DISABLED
+        switches = _enum(RedirectionState, state)
+        if switches is not None:
+            ider = FeatureState.ENABLED if switches.ider else FeatureState.DISABLED
+            sol = FeatureState.ENABLED if switches.sol else FeatureState.DISABLED
         else:  # a plain CIM value: 2 enabled, anything else not
             ider = sol = FeatureState.ENABLED if state == _CIM_ENABLED else FeatureState.DISABLED
     kvm_state = FeatureState.ABSENT

@@ -59,6 +59,7 @@ __all__ = [
     "ProfileSet",
     "connect",
     "default_profiles_path",
+    "login",
 ]
 
 DEFAULT_MAX_TRIES = 3
@@ -361,15 +362,25 @@ def connect(
     any other error closes the client and propagates. The profile that works is remembered in
     ``store``. Raises :class:`NoWorkingProfileError` naming the profiles tried when none works.
     """
-    from amtkit.client import Client
-
     def attempt(credentials: Credentials) -> Client:
-        client = Client(host, username=credentials.username, password=credentials.password, **client_options)
-        try:
-            check(client)
-        except BaseException:
-            client.close()
-            raise
-        return client
+        return login(host, credentials, check=check, **client_options)
 
     return profiles.first_working(host, attempt, store, max_tries=max_tries)
+
+
+def login(host: str, credentials: Credentials, *, check: Callable[[Client], object] = _check_login,
+          **client_options: Any) -> Client:
+    """A :class:`~amtkit.client.Client` for ``host`` whose login ``check(client)`` succeeded.
+
+    Raises what ``check`` raises (:class:`~amtkit.exceptions.AuthenticationError` for refused
+    credentials), after closing the client.
+    """
+    from amtkit.client import Client
+
+    client = Client(host, username=credentials.username, password=credentials.password, **client_options)
+    try:
+        check(client)
+    except BaseException:
+        client.close()
+        raise
+    return client

@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from amtkit.redirection.service import RedirectionState
+
 if TYPE_CHECKING:
     from ..config import DeviceConfig
     from ..device import SimulatedDevice
@@ -37,11 +39,6 @@ INVENTORY_KEY = "inventory"
 REDIRECTION_KEY = "redirection"
 
 GIB = 1 << 30
-
-# AMT_RedirectionService.EnabledState vendor values: 32768 + (1 if IDE-R) + (2 if SOL).
-REDIRECTION_STATE_BASE = 32768
-_IDER_BIT = 1
-_SOL_BIT = 2
 
 # CIM_KVMRedirectionSAP.EnabledState: 2 enabled with a session, 3 disabled, 6 enabled but offline.
 KVM_SESSION = 2
@@ -164,15 +161,16 @@ class RedirectionBackend:
 
     @property
     def enabled_state(self) -> int:
-        """``AMT_RedirectionService.EnabledState``: 32768 none, 32769 IDE-R, 32770 SOL, 32771 both."""
-        return REDIRECTION_STATE_BASE | (_IDER_BIT if self.ider_enabled else 0) | (_SOL_BIT if self.sol_enabled else 0)
+        """``AMT_RedirectionService.EnabledState`` (:class:`~amtkit.redirection.service.RedirectionState`)."""
+        return int(RedirectionState.of(ider=self.ider_enabled, sol=self.sol_enabled))
 
     def set_enabled_state(self, value: int) -> None:
         """Apply an ``EnabledState`` / ``RequestStateChange`` value; ValueError for any other number."""
-        if not REDIRECTION_STATE_BASE <= value <= REDIRECTION_STATE_BASE | _IDER_BIT | _SOL_BIT:
-            raise ValueError(f"{value} is not a redirection state (32768-32771)")
-        self.ider_enabled = bool(value & _IDER_BIT)
-        self.sol_enabled = bool(value & _SOL_BIT)
+        try:
+            state = RedirectionState(value)
+        except ValueError:
+            raise ValueError(f"{value} is not a redirection state (32768-32771)") from None
+        self.ider_enabled, self.sol_enabled = state.ider, state.sol
 
     @property
     def kvm_state(self) -> int:
