@@ -117,7 +117,10 @@ class PowerControl:
         if value in (ReturnValue.BUSY, ReturnValue.IN_USE):
             raise exc.PowerChangeInProgress("a previous power change is still in progress", host=host)
         if value == ReturnValue.NOT_SUPPORTED or value == ReturnValue.INVALID_STATE_TRANSITION:
-            raise exc.PowerActionNotSupported(f"power action {code} refused in the current state", valid=[],
+            # AMT gives no reason; the one it documents for off and cycle is an open redirection session.
+            reason = " (AMT refuses power off and cycle while a redirection session is open)" if code in (
+                PowerAction.OFF, PowerAction.OFF_HARD, PowerAction.CYCLE, PowerAction.CYCLE_HARD) else ""
+            raise exc.PowerActionNotSupported(f"power action {code} refused in the current state{reason}", valid=[],
                                               host=host)
         if PTStatus.from_return_value(value) == PTStatus.INVALID_PT_MODE and value >= 32768:
             raise exc.NotProvisionedError("the device is not provisioned for power control", return_value=value,

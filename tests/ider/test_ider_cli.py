@@ -111,3 +111,13 @@ def test_ider_boot_with_bad_credentials_exits_with_auth_failed(device: AMTDevice
     device.control.set_password("changed-elsewhere")
     result = amtkit(device, "ider boot", "--cd", str(iso), redirection=True)
     assert result.returncode == EXIT_CODES["auth-failed"]
+
+
+def test_force_serves_a_non_bootable_iso_and_the_bios_says_why(device: AMTDeviceInfo, tmp_path: Path) -> None:
+    iso = pycdlib_iso(tmp_path / "data.iso", el_torito=False)
+    result = amtkit(device, "ider boot", "--cd", str(iso), "--force", "--timeout", "5", "--json", redirection=True)
+    data = as_json(result)
+    assert result.returncode == 0 and data["boot_image"] is None and "no El Torito boot record" in data["reason"]
+    record = device.control.wait_for_boot(1)
+    assert not record.booted and record.reason is not None
+    assert record.reason.startswith("CD is not bootable: no El Torito boot record at sector 17")

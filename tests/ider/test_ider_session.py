@@ -184,7 +184,7 @@ def test_power_off_and_cycle_are_refused_while_a_session_is_open(client: Client,
                                                                  rescue_iso: Path) -> None:
     with client.ider.session(rescue_iso):
         for action in (PowerAction.OFF, PowerAction.CYCLE):
-            with pytest.raises(exc.PowerActionNotSupported):
+            with pytest.raises(exc.PowerActionNotSupported, match="while a redirection session is open"):
                 client.power.request(action)
         assert device.control.power_history() == []
     device.control.wait_for_sessions(0)

@@ -79,7 +79,8 @@ def ider_group() -> None:
               help="Redirection port [16994, or 16995 with --tls].")
 @click.option("--keep-serving", is_flag=True,
               help="After the boot image is loaded, keep serving (a live system reads on) until Ctrl-C.")
-@click.option("--force", is_flag=True, help="Serve the image even if it does not look bootable.")
+@click.option("--force", is_flag=True,
+              help="Serve an image that does not look bootable anyway, for --timeout seconds (or until Ctrl-C).")
 @connection_options
 @handle_errors
 def ider_boot(host: str, cd: Path | None, floppy: Path | None, then: str, redirection_port: int | None,
@@ -103,6 +104,14 @@ def ider_boot(host: str, cd: Path | None, floppy: Path | None, then: str, redire
         with session:
             client.boot.boot_once(Target.IDER_CD if device == "cd" else Target.IDER_FLOPPY, then=then)
             progress.say(f"{host}: IDE-R session open, host {then}; serving {image.name}")
+            if not session.boot_image.bootable:  # --force: nothing will say when the host is done
+                progress.say(f"{host}: {session.boot_image.reason}; serving for {timeout:g} s, Ctrl-C to stop")
+                session.wait_closed(timeout)
+                data: dict[str, Any] = {"ok": True, "host": host, "image": str(image), "device": device,
+                                        "volume_id": session.boot_image.volume_id, "boot_image": None,
+                                        "reason": session.boot_image.reason, **session.stats.to_dict()}
+                emit(data, as_json, _served_text)
+                return
             delivered = session.wait_for_boot(timeout, progress=progress.stats)
             progress.done()
             data = {"ok": True, "host": host, "image": str(image), **delivered.to_dict()}
@@ -112,6 +121,11 @@ def ider_boot(host: str, cd: Path | None, floppy: Path | None, then: str, redire
                 session.wait_closed()
                 return
     emit(data, as_json, _ider_text)
+
+
+def _served_text(data: dict[str, Any]) -> str:
+    return (f"{data['host']}: served the IDE-R {data['device']} for {data['seconds']:.1f} s without a boot image "
+            f"({data['commands']} commands, {data['bytes_served']} bytes)")
 
 
 def _ider_text(data: dict[str, Any]) -> str:

@@ -141,7 +141,7 @@ class IDERImageNotBootable(exc.AMTError):
     """The image has no boot image a BIOS would find (no El Torito record, no 55 AA signature...)."""
 
     category = "not-bootable"
-    default_hint = "use an image made bootable for BIOS (El Torito, platform 80x86), or pass check_image=False"
+    default_hint = "use an image made bootable for BIOS (El Torito, platform 80x86), or serve it as is with a session"
 
 
 class SessionState(enum.Enum):
@@ -317,6 +317,7 @@ class IDERSession:
             image = self.drives.drive(chosen).image
             assert image is not None
             self.boot_image: BootImageInfo = inspect_image(image, chosen)
+            self._block_size = image.block_size
         except BaseException:
             self._files.close()
             raise
@@ -352,8 +353,7 @@ class IDERSession:
         return IDERStats(
             commands=counts["commands"], reads=counts["reads"], check_conditions=counts["check_conditions"],
             bytes_served=counts["bytes_served"], resets=counts["resets"], seconds=seconds,
-            boot_image_bytes=(self._watch.blocks - self._watch.remaining) * self.drives.drive(
-                self.boot_device).image.block_size,  # type: ignore[union-attr]
+            boot_image_bytes=(self._watch.blocks - self._watch.remaining) * self._block_size,
         )
 
     @property
@@ -431,6 +431,8 @@ class IDERSession:
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Block until the session ends (``False`` if ``timeout`` passed first); raises its error."""
+        if self.state is SessionState.NEW:
+            raise exc.LocalProtocolError("the IDE-R session was never started", host=self.host)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             while self.state in (SessionState.NEW, SessionState.OPEN):
@@ -836,16 +838,16 @@ class IDERControl:
                            idle_timeout=idle_timeout, start=start)
 
     def boot(self, image: ImageSource, device: Device | str = "cd", *, timeout: float = 300.0,
-             then: str = "auto", port: int | None = None, check_image: bool = True,
-             heartbeat: float = 5.0, progress: Callable[[IDERStats], object] | None = None) -> BootDelivery:
+             then: str = "auto", port: int | None = None, heartbeat: float = 5.0,
+             progress: Callable[[IDERStats], object] | None = None) -> BootDelivery:
         """Boot the host from ``image`` through IDE-R, in one call.
 
         Opens a session, sets the one-time IDE-R boot (``UseIDER``, ``IDERBootDevice``) and resets the
         host (or powers it on: ``then="auto"``; ``"reset"``/``"on"`` to force one), serves the image
-        until the host has read its boot image, then closes the session.  With ``check_image`` an
-        image without a boot image is refused before anything is touched
-        (:class:`IDERImageNotBootable`).  A system that keeps reading the drive after its boot
-        loader (a live CD) needs the session to stay open: use :meth:`session` for that.
+        until the host has read its boot image, then closes the session.  An image without a boot
+        image is refused before anything is touched (:class:`IDERImageNotBootable`): nothing would
+        say when the host is done with it.  A system that keeps reading the drive after its boot
+        loader (a live CD), or an image served anyway, needs the session form: :meth:`session`.
         ``progress`` is passed to :meth:`IDERSession.wait_for_boot`.
         """
         from ..boot import BootTarget
@@ -853,7 +855,7 @@ class IDERControl:
         drive = parse_device(device)
         session = self.session(image, drive, port=port, heartbeat=heartbeat)
         try:
-            if check_image and not session.boot_image.bootable:
+            if not session.boot_image.bootable:
                 raise IDERImageNotBootable(f"the {drive.name.lower()} image cannot boot: {session.boot_image.reason}",
                                            host=self.client.host)
         except BaseException:
