@@ -270,7 +270,7 @@ class IDERSession:
             has sent nothing for that long.
         rx_timeout: seconds announced to the firmware as its receive timeout.
         idle_timeout: seconds without anything from the firmware after which the session is lost
-            (default: three heartbeats).
+            (default: three heartbeats or twice ``rx_timeout``, whichever is longer).
         start: when the host sees the drives (:class:`~amtkit.redirection.messages.IDERStartMode`).
     """
 
@@ -301,7 +301,8 @@ class IDERSession:
         self.timeout = Timeout(float(timeout)) if isinstance(timeout, (int, float)) else (timeout or Timeout())
         self.heartbeat = heartbeat
         self.rx_timeout = rx_timeout
-        self.idle_timeout = idle_timeout if idle_timeout is not None else 3 * heartbeat
+        # AMT heartbeats at the interval asked for; the margin covers firmware that is slower to.
+        self.idle_timeout = idle_timeout if idle_timeout is not None else max(3 * heartbeat, 2 * rx_timeout)
         self.start_mode = start
         self._files = contextlib.ExitStack()
         try:
