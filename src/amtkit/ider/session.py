@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import hashlib
 import logging
 import os
 import selectors
@@ -54,6 +53,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, Union
 
 from .. import exceptions as exc
+from .. import tls as amt_tls
 from ..config import Timeout, TLSConfig
 from ..http.digest import Credentials
 from ..redirection.messages import (
@@ -107,7 +107,6 @@ __all__ = [
     "ImageSource",
     "SessionState",
     "parse_device",
-    "ssl_context",
 ]
 
 log = logging.getLogger(__name__)
@@ -242,18 +241,6 @@ def _open_image(source: ImageSource | None, stack: contextlib.ExitStack) -> Bina
         except OSError as error:
             raise exc.LocalProtocolError(f"cannot open the image {os.fspath(source)!r}: {error.strerror}") from None
     return source
-
-
-def ssl_context(tls: TLSConfig) -> ssl.SSLContext:
-    """An SSL context for a redirection connection, trusting as :class:`TLSConfig` says (the WS-Man rules)."""
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
-    if tls.pin_sha256 or tls.insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE  # the pin is checked after the handshake
-    if tls.client_cert is not None:
-        cert, key = (tls.client_cert, None) if isinstance(tls.client_cert, str) else tls.client_cert
-        context.load_cert_chain(cert, key)
-    return context
 
 
 class IDERSession:
@@ -501,26 +488,8 @@ class IDERSession:
         return self._wrap_tls(raw)
 
     def _wrap_tls(self, raw: socket.socket) -> socket.socket:
-        tls = self.tls
-        assert tls is not None
-        verifying = not (tls.pin_sha256 or tls.insecure)
-        try:
-            sock = ssl_context(tls).wrap_socket(raw, server_hostname=self.host if verifying else None)
-        except ssl.SSLCertVerificationError:
-            raw.close()
-            raise exc.TLSError("the device's TLS certificate could not be verified", reason="verification",
-                               host=self.host, hint="pass a CA file, or pin the certificate (TLSConfig.pin_sha256)") from None
-        except (ssl.SSLError, OSError) as error:
-            raw.close()
-            raise exc.TLSError(f"TLS handshake on the redirection port failed: {error}", reason="protocol",
-                               host=self.host) from None
-        if tls.pin_sha256:
-            der = sock.getpeercert(binary_form=True) or b""
-            if hashlib.sha256(der).hexdigest() != tls.pin_sha256:
-                sock.close()
-                raise exc.TLSError("the device's certificate does not match the pinned SHA-256 fingerprint",
-                                   reason="pin-mismatch", host=self.host)
-        return sock
+        assert self.tls is not None
+        return amt_tls.wrap_socket(raw, self.tls, self.host, what="TLS handshake on the redirection port")
 
     def _send(self, message: RedirectionMessage) -> None:
         self._send_bytes(message.encode())

@@ -160,19 +160,27 @@ def _is_epr(element: etree._Element) -> bool:
     return any(_local(child.tag) == "ReferenceParameters" for child in element)
 
 
+_NIL = f"{{{names.XSI}}}nil"
+
+
 def _is_nil(element: etree._Element) -> bool:
-    return element.get(f"{{{names.XSI}}}nil", "false").lower() == "true"
+    nil = element.get(_NIL)
+    return nil is not None and nil.strip().lower() in ("true", "1")
 
 
 def parse_value(element: etree._Element, kind: PropertyType) -> Scalar:
-    if _is_nil(element):
-        return None
+    """One property element: nil, an endpoint reference, a wrapped datetime, or typed text."""
     if len(element):
+        if _is_nil(element):
+            return None
         first = element[0]
         if _is_epr(element):
             return parse_epr(element)
-        if _local(first.tag) in ("Datetime", "Date", "Time", "Interval") and first.text:
-            return from_text(first.text, PropertyType.DATETIME) if _local(first.tag) == "Datetime" else first.text
+        first_name = _local(first.tag)
+        if first_name in ("Datetime", "Date", "Time", "Interval") and first.text:
+            return from_text(first.text, PropertyType.DATETIME) if first_name == "Datetime" else first.text
+    elif element.attrib and _is_nil(element):
+        return None
     return from_text(element.text or "", kind)
 
 
@@ -184,11 +192,15 @@ def parse_instance(element: etree._Element) -> CimInstance:
     class_name = _local(element.tag)
     properties: dict[str, Value] = {}
     for child in element:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
-        name = _local(child.tag)
+        name = tag[tag.rfind("}") + 1:]
         ptype = property_type(class_name, name)
-        value = parse_value(child, ptype.kind)
+        if ptype.kind is PropertyType.STR and not len(child) and not child.attrib:
+            value: Scalar = child.text or ""  # the common case, without the general path's checks
+        else:
+            value = parse_value(child, ptype.kind)
         if name in properties:
             existing = properties[name]
             if isinstance(existing, list):

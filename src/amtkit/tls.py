@@ -1,0 +1,63 @@
+"""TLS to AMT's ports (WS-Man 16993, redirection 16995), one set of rules for every connection.
+
+:class:`~amtkit.config.TLSConfig` says how to trust the device: a CA chain (system store or
+``ca_file``, with host name checking), exactly one certificate by SHA-256 pin (AMT ships
+self-signed certificates), or nothing at all when ``insecure`` is asked for by name.
+:func:`wrap_socket` performs the handshake, checks the pin, and maps every failure to a
+:class:`~amtkit.exceptions.TLSError` whose ``reason`` says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import ssl
+
+from . import exceptions as exc
+from .config import TLSConfig
+
+__all__ = ["client_context", "peer_sha256", "wrap_socket"]
+
+
+def client_context(tls: TLSConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
+    if tls.pin_sha256 or tls.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # a pin is checked after the handshake instead
+    if tls.client_cert is not None:
+        cert, key = (tls.client_cert, None) if isinstance(tls.client_cert, str) else tls.client_cert
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def peer_sha256(sock: ssl.SSLSocket) -> str:
+    """SHA-256 of the peer's certificate (DER), as pins are written."""
+    return hashlib.sha256(sock.getpeercert(binary_form=True) or b"").hexdigest()
+
+
+def wrap_socket(raw: socket.socket, tls: TLSConfig, host: str, *, context: ssl.SSLContext | None = None,
+                what: str = "TLS handshake") -> ssl.SSLSocket:
+    """Handshake on ``raw`` and check the pin; ``raw`` is closed on any failure."""
+    verifying = not (tls.pin_sha256 or tls.insecure)
+    try:
+        sock = (context or client_context(tls)).wrap_socket(raw, server_hostname=host if verifying else None)
+    except ssl.SSLCertVerificationError as error:
+        raw.close()
+        detail = getattr(error, "verify_message", "") or "verification failed"
+        raise exc.TLSError(f"the device's TLS certificate could not be verified ({detail})", reason="verification",
+                           host=host,
+                           hint="pass --ca-file with the issuing CA, or pin the certificate with --pin-sha256 "
+                                "(amtkit fingerprint HOST shows it)") from None
+    except (ssl.SSLError, OSError) as error:
+        raw.close()
+        if isinstance(error, (TimeoutError, socket.timeout)):
+            raise exc.ReadTimeoutError(f"{what} did not finish in time", host=host) from None
+        raise exc.TLSError(f"{what} failed: {error}", reason="protocol", host=host,
+                           hint="check that the port speaks TLS (16993/16995) and the TLS versions both sides "
+                                "allow") from None
+    if tls.pin_sha256 and peer_sha256(sock) != tls.pin_sha256:
+        sock.close()
+        raise exc.TLSError("the device's certificate does not match the pinned SHA-256 fingerprint",
+                           reason="pin-mismatch", host=host,
+                           hint="check the pin; `amtkit fingerprint HOST` shows the certificate the device presents")
+    return sock
