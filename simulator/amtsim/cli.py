@@ -22,7 +22,8 @@ from .server import Simulator
 from .services import default_rmcp_port
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="amtkit", prog_name="amtkit-sim")
 def main() -> None:
     """Simulated Intel AMT devices for testing amtkit and other AMT consoles."""
 
@@ -39,7 +40,8 @@ def main() -> None:
 @click.option("--username", default="admin", show_default=True)
 @click.option("--password", envvar="AMTSIM_PASSWORD", default="P@ssw0rd", show_default=True,
               help="Digest password of every device (or AMTSIM_PASSWORD).")
-@click.option("--version", "amt_version", default="16.1.25", show_default=True, help="AMT firmware version.")
+@click.option("--amt-version", "amt_version", default="16.1.25", show_default=True,
+              help="AMT firmware version the devices report.")
 @click.option("--instant", is_flag=True, help="Power transitions take no time.")
 @click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path), help="Where the TLS certificate is kept.")
 @click.option("--json", "as_json", is_flag=True, help="Print the device list as JSON (one line) when ready.")
@@ -77,8 +79,11 @@ async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, as_json: bo
         simulator.add_device(config)  # not started yet: start_devices() below binds them
     try:
         await simulator.start_devices()
-    except OSError as error:
-        click.echo(f"amtkit-sim: cannot listen: {error.strerror} ({error})", err=True)
+    except (OSError, OverflowError) as error:
+        # The message names the address and port (asyncio and the RMCP binder both say which).
+        click.echo(f"amtkit-sim: cannot listen: {error}", err=True)
+        click.echo("  hint: another simulator or service may hold the port; choose other ports "
+                   "(0 = any free, -1 = none)", err=True)
         sys.exit(3)
     listing = [{"name": d.name, "address": d.address, "http_port": d.config.http_port,
                 "tls_port": d.config.tls_port, "rmcp_port": d.config.rmcp_port,

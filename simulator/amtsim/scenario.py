@@ -76,8 +76,28 @@ def _section(cls: type, values: dict[str, Any], where: str) -> Any:
     return cls(**values)
 
 
+_PORT_KEYS = ("http_port", "tls_port", "rmcp_port", "redirection_port", "redirection_tls_port")
+
+
+def _ports(values: dict[str, Any], where: str) -> None:
+    """TOML has no null: a negative port means "no such listener"; 0 picks a free port."""
+    for key in _PORT_KEYS:
+        if key not in values or values[key] is None:
+            continue
+        port = values[key]
+        if not isinstance(port, int) or isinstance(port, bool):
+            raise ScenarioError(f"{where}.{key}: a port number, not {port!r}")
+        if port < 0:
+            if key == "http_port":
+                raise ScenarioError(f"{where}.http_port: every device listens for WS-Man; use 0 for any free port")
+            values[key] = None
+        elif port > 65535:
+            raise ScenarioError(f"{where}.{key}: {port} is not a port (0-65535)")
+
+
 def _device(values: dict[str, Any], where: str) -> DeviceConfig:
     values = dict(values)
+    _ports(values, where)
     timing = _section(Timing, values.pop("timing", {}), f"{where}.timing")
     faults = _section(Faults, values.pop("faults", {}), f"{where}.faults")
     unknown = sorted(set(values) - _DEVICE_FIELDS)

@@ -93,7 +93,7 @@ class WSManProtocol(asyncio.Protocol):
                 return self._get(request), False
             if request.method != "POST":
                 return httpwire.simple_reply(405, self.server, close=True), True
-            if request.target.split("?", 1)[0] != "/wsman":
+            if request.target.split("?", 1)[0] != names.WSMAN_PATH:
                 return httpwire.simple_reply(404, self.server, b"Not Found", close=True), True
             authorization = request.headers.get("authorization")
             if authorization is None:
@@ -150,9 +150,9 @@ class Simulator:
     ``cert_dir`` holds the TLS certificate (generated on first use, then kept).
     """
 
-    def __init__(self, *, cert_dir: Path | None = None, certificate: CertificateFiles | None = None) -> None:
+    def __init__(self, *, cert_dir: str | Path | None = None, certificate: CertificateFiles | None = None) -> None:
         self.devices: list[SimulatedDevice] = []
-        self._cert_dir = cert_dir
+        self._cert_dir = Path(cert_dir) if cert_dir is not None else None
         self._certificate = certificate
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 from . import exceptions as exc
-from .codes import PTStatus
+from .codes import PTStatus, describe_return_value, pt_status_of
 from .config import Timeout, TLSConfig
 from .discovery.probe import parse_server_header
 from .http.digest import Credentials
@@ -246,11 +246,13 @@ class Client:
         return output
 
     def return_error(self, class_name: str, method: str, value: int) -> exc.AMTReturnError:
-        status = PTStatus.from_return_value(value)
-        text = f"{class_name}.{method} returned {value} ({PTStatus.describe(status)})"
+        """The error for a non-zero ReturnValue, read as PT_STATUS or generic CIM code by class."""
+        status = pt_status_of(class_name, value)
+        meaning = describe_return_value(class_name, value)
+        text = f"{class_name}.{method} returned {meaning}"
         if status in (PTStatus.INVALID_PT_MODE, PTStatus.INVALID_PROVISIONING_STATE):
-            return exc.NotProvisionedError(text, return_value=value, host=self.host, method=method)
-        return exc.AMTReturnError(text, return_value=value, host=self.host, method=method)
+            return exc.NotProvisionedError(text, return_value=value, host=self.host, method=method, meaning=meaning)
+        return exc.AMTReturnError(text, return_value=value, host=self.host, method=method, meaning=meaning)
 
     # -- plumbing --------------------------------------------------------------------------------
     def _build(self, builder: Callable[..., bytes], *args: object) -> bytes:

@@ -199,7 +199,11 @@ class PTStatus(enum.IntEnum):
 
 
 class ReturnValue(enum.IntEnum):
-    """Generic CIM method return values (DSP0004 conventions) used by CIM_ classes on AMT."""
+    """Generic CIM method return values (DSP0004 conventions) used by CIM_ classes on AMT.
+
+    AMT's own classes (AMT_, IPS_) return PT_STATUS codes instead; :func:`describe_return_value`
+    knows which is which.
+    """
 
     COMPLETED = 0
     NOT_SUPPORTED = 1
@@ -213,3 +217,25 @@ class ReturnValue(enum.IntEnum):
     TIMEOUT_PARAMETER_NOT_SUPPORTED = 4098
     BUSY = 4099
     """A previous request is still being carried out (e.g. a power transition)."""
+
+
+def pt_status_of(class_name: str, value: int) -> int | None:
+    """The PT_STATUS a method's ReturnValue carries, or None when it is a generic CIM code.
+
+    AMT_ and IPS_ methods return PT_STATUS directly; CIM_ methods return generic CIM codes
+    below 32768 and ``32768 + PT_STATUS`` for AMT-specific failures.
+    """
+    if class_name.startswith("CIM_"):
+        return value - 32768 if value >= 32768 else None
+    return value
+
+
+def describe_return_value(class_name: str, value: int) -> str:
+    """``"2 (Unknown or unspecified error)"``-style text for a method's ReturnValue."""
+    status = pt_status_of(class_name, value)
+    if status is not None:
+        return f"{value} ({PTStatus.describe(status)})"
+    try:
+        return f"{value} ({ReturnValue(value).name})"
+    except ValueError:
+        return str(value)

@@ -23,6 +23,7 @@
     │   ├── LockoutError          the filter set would cut the host off from its manager: .blocked
     │   ├── DefenseLimitError     more policies or filters than the firmware holds: .what .limit .actual
     │   └── DefenseMismatchError  the device does not hold what was applied (read-back differs): .differences
+    ├── UsageError                a request that cannot mean anything (unknown action name, bad value)
     └── PowerError
         ├── PowerActionNotSupported   the device does not offer this action now
         ├── PowerChangeInProgress     a previous change is still under way
@@ -66,6 +67,7 @@ __all__ = [
     "TLSError",
     "TransportError",
     "UnreachableError",
+    "UsageError",
     "WSManFault",
 ]
 
@@ -190,14 +192,16 @@ class AMTReturnError(AMTError):
     category = "amt-status"
 
     def __init__(self, message: str, *, return_value: int, host: str | None = None, method: str | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, meaning: str | None = None) -> None:
         super().__init__(message, host=host, hint=hint)
         self.return_value = return_value
         self.method = method
+        self._meaning = meaning
 
     @property
     def status(self) -> str:
-        return PTStatus.describe(PTStatus.from_return_value(self.return_value))
+        """What the ReturnValue means (PT_STATUS name, or the generic CIM code for CIM_ methods)."""
+        return self._meaning or PTStatus.describe(PTStatus.from_return_value(self.return_value))
 
 
 class NotProvisionedError(AMTReturnError):
@@ -287,7 +291,13 @@ class PowerStateUnknownError(PowerError):
 
 
 class PowerWaitTimeout(PowerError):
-    category = "timeout"
+    category = "power-timeout"
+
+
+class UsageError(AMTError):
+    """The caller asked for something that cannot mean anything (an unknown action name, a bad value)."""
+
+    category = "usage"
 
 
 #: Exit codes of the CLI, by category (documented in docs/cli.md).
@@ -308,5 +318,7 @@ EXIT_CODES: dict[str, int] = {
     "power": 12,
     "power-state-unknown": 13,
     "lockout": 14,
-    "partial": 15,
+    "not-bootable": 15,
+    "power-timeout": 16,
+    "cancelled": 130,
 }

@@ -97,6 +97,10 @@ class PowerControl:
         self._raise_for(output.return_value, code)
 
     def _code(self, action: PowerAction | str | int) -> int:
+        if isinstance(action, PowerState):
+            # A reported state is not a request: 5 means "cycle" sent but something else read back.
+            raise exc.UsageError(f"{action!r} is a reported power state; pass a PowerAction",
+                                 host=self._client.host)
         if isinstance(action, PowerAction):
             return int(action)
         if isinstance(action, int):
@@ -107,8 +111,7 @@ class PowerControl:
         try:
             return int(PowerAction.from_name(text))
         except ValueError as error:
-            raise exc.PowerActionNotSupported(str(error), valid=[a.cli_name for a in PowerAction],
-                                              host=self._client.host) from None
+            raise exc.UsageError(str(error), host=self._client.host) from None
 
     def _raise_for(self, value: int, code: int) -> None:
         if value == 0:

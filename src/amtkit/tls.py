@@ -61,3 +61,24 @@ def wrap_socket(raw: socket.socket, tls: TLSConfig, host: str, *, context: ssl.S
                            reason="pin-mismatch", host=host,
                            hint="check the pin; `amtkit fingerprint HOST` shows the certificate the device presents")
     return sock
+
+
+def fetch_sha256(host: str, port: int, *, timeout: float = 10.0) -> str:
+    """Connect without verifying and return the SHA-256 of the certificate the device presents.
+
+    For trust on first use: show the fingerprint to a person, who compares it with the one the
+    device's MEBx or provisioning record shows, then pins it. Nothing here says it is genuine.
+    """
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise exc.ConnectTimeoutError(f"no connection to port {port} within {timeout:g} s", host=host) from None
+    except ConnectionRefusedError:
+        raise exc.UnreachableError(f"connection to port {port} refused", host=host) from None
+    except OSError as error:
+        raise exc.UnreachableError(f"cannot reach port {port}: {error.strerror or error}", host=host) from None
+    sock = wrap_socket(raw, TLSConfig(insecure=True), host)
+    try:
+        return peer_sha256(sock)
+    finally:
+        sock.close()

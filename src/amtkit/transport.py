@@ -38,8 +38,6 @@ __all__ = ["HTTPReply", "Headers", "Transport"]
 
 log = logging.getLogger(__name__)
 
-SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
-_SOAP_CONTENT_TYPE = SOAP_CONTENT_TYPE  # older spelling, kept for importers
 
 
 class Headers(Mapping[str, str]):
@@ -109,7 +107,7 @@ class Transport:
         timeout: Timeout | None = None,
         retries: int = 2,
         backoff: float = 0.25,
-        path: str = "/wsman",
+        path: str = names.WSMAN_PATH,
     ) -> None:
         self.host = host
         self.tls = tls
@@ -194,7 +192,7 @@ class Transport:
         the credentials, and the transport errors of :mod:`amtkit.exceptions`.
         """
         with self._lock:
-            headers = {"Content-Type": _SOAP_CONTENT_TYPE}
+            headers = {"Content-Type": names.SOAP_CONTENT_TYPE}
             signed = self._sign("POST", self.path) if authenticate else None
             if signed:
                 headers["Authorization"] = signed

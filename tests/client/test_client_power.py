@@ -42,10 +42,17 @@ def test_actions_are_accepted_by_name_and_by_raw_code(amt_device, connect) -> No
     assert amt_device.control.power_history() == [PowerAction.NMI, PowerAction.OFF]
 
 
-def test_unknown_action_name_is_refused_with_the_valid_names(amt_device, connect) -> None:
-    with pytest.raises(exc.PowerActionNotSupported) as caught:
+def test_unknown_action_name_is_a_usage_error_listing_the_valid_names(amt_device, connect) -> None:
+    with pytest.raises(exc.UsageError) as caught:
         connect(amt_device).power.request("explode")
-    assert "cycle" in caught.value.valid
+    assert "cycle" in str(caught.value)
+    assert caught.value.category == "usage"
+
+
+def test_a_reported_power_state_is_refused_as_a_request(amt_device, connect) -> None:
+    with pytest.raises(exc.UsageError, match="PowerAction"):
+        connect(amt_device).power.request(PowerState.POWER_CYCLE_OFF_SOFT)
+    assert amt_device.control.power_history() == []
 
 
 def test_cycle_while_off_is_not_supported_and_names_what_is(make_device, connect) -> None:

@@ -113,3 +113,17 @@ def test_the_example_scenario_is_valid(tmp_path: Path) -> None:
     assert len(devices) == 51  # one named device and a fleet of 50
     assert devices[0].name == "desk-01" and devices[0].address == "127.0.0.2"
     assert all(device.address.startswith("127.") for device in devices)
+
+
+def test_a_negative_tls_port_in_a_scenario_means_no_tls_listener() -> None:
+    from amtsim.scenario import parse_scenario
+
+    assert parse_scenario({"defaults": {"tls_port": -1}})[0].tls_port is None
+
+
+def test_a_port_out_of_range_in_a_scenario_is_refused_naming_the_key() -> None:
+    import pytest
+    from amtsim.scenario import ScenarioError, parse_scenario
+
+    with pytest.raises(ScenarioError, match="tls_port"):
+        parse_scenario({"defaults": {"tls_port": 70000}})

@@ -165,6 +165,11 @@ def handle_errors(command: F) -> F:
             return command(*args, **kwargs)
         except exc.AMTError as error:
             sys.exit(report_error(error, as_json))
+        except click.ClickException as error:
+            if not as_json:
+                raise
+            # Scripts asked for JSON: give them JSON for usage errors too, with the usage exit code.
+            sys.exit(report_error(exc.UsageError(error.format_message()), as_json))
         except KeyboardInterrupt:
             click.echo("amtkit: interrupted", err=True)
             sys.exit(130)

@@ -1,9 +1,10 @@
 """``amtkit``: manage Intel AMT machines out of band.
 
-Exit codes (one per error category, see docs/cli.md): 0 ok, 1 other error, 2 usage,
-3 unreachable/timeout, 4 TLS, 5 AMT not detected, 6 authentication failed, 7 not provisioned,
-8 WS-Man fault, 9 feature not available, 10 AMT status code, 11 protocol error, 12 power error,
-13 power state unknown, 14 lockout check refused, 15 fleet job partly failed.
+Exit codes (one per error category, see docs/cli.md and amtkit.exceptions.EXIT_CODES): 0 ok,
+1 other error, 2 usage, 3 unreachable/timeout, 4 TLS, 5 AMT not detected, 6 authentication
+failed, 7 not provisioned, 8 WS-Man fault, 9 feature not available, 10 AMT status code,
+11 protocol error, 12 power error, 13 power state unknown, 14 lockout check refused,
+15 image not bootable, 16 power state not reached in time, 130 cancelled.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import click
 
 from ..codes import PowerAction, PowerState
 from .boot import boot_command, ider_group
-from .common import connection_options, emit, handle_errors, make_connection
+from .common import connection_options, emit, handle_errors, make_connection, open_client, profile_options
 from .defense import defense
 from .discovery import diagnose_command, discover_command, inventory_command
 
@@ -54,11 +55,13 @@ def power() -> None:
 @power.command("status")
 @click.argument("host")
 @connection_options
+@profile_options
 @handle_errors
-def power_status(host: str, as_json: bool, **options: Any) -> None:
+def power_status(host: str, as_json: bool, profiles_file: str | None, profile_name: str | None,
+                 **options: Any) -> None:
     """Show the power state and the actions offered now."""
     conn = make_connection(as_json=as_json, **options)
-    with conn.client(host) as client:
+    with open_client(conn, host, profiles_file, profile_name) as client:
         status = client.power.status()
     data = {"ok": True, "host": host, **status.to_dict()}
     emit(data, as_json, lambda d: f"{host}: {d['state']} (can: {', '.join(d['available']) or 'nothing'})")
@@ -70,10 +73,12 @@ def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
     @click.option("--wait", "wait_seconds", type=float, default=None, metavar="SECONDS",
                   help="Wait up to SECONDS for the resulting state.")
     @connection_options
+    @profile_options
     @handle_errors
-    def command(host: str, wait_seconds: float | None, as_json: bool, **options: Any) -> None:
+    def command(host: str, wait_seconds: float | None, as_json: bool, profiles_file: str | None,
+                profile_name: str | None, **options: Any) -> None:
         conn = make_connection(as_json=as_json, **options)
-        with conn.client(host) as client:
+        with open_client(conn, host, profiles_file, profile_name) as client:
             client.power.request(action)
             state = None
             if wait_seconds is not None:
@@ -107,13 +112,34 @@ for _name, _action, _summary in [
 @click.argument("action")
 @click.option("--no-check", is_flag=True, help="Send even if the device does not list the action as offered.")
 @connection_options
+@profile_options
 @handle_errors
-def power_request(host: str, action: str, no_check: bool, as_json: bool, **options: Any) -> None:
+def power_request(host: str, action: str, no_check: bool, as_json: bool, profiles_file: str | None,
+                  profile_name: str | None, **options: Any) -> None:
     """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch)."""
     conn = make_connection(as_json=as_json, **options)
-    with conn.client(host) as client:
+    with open_client(conn, host, profiles_file, profile_name) as client:
         client.power.request(int(action) if action.isdigit() else action, check_offered=not no_check)
     emit({"ok": True, "host": host, "action": action}, as_json, lambda d: f"{host}: {action} requested")
+
+
+@main.command()
+@click.argument("host")
+@click.option("--port", type=int, default=16993, show_default=True, help="The TLS port.")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@handle_errors
+def fingerprint(host: str, port: int, timeout: float, as_json: bool) -> None:
+    """Show the SHA-256 fingerprint of HOST's TLS certificate, to pin it with --pin-sha256.
+
+    Nothing is verified: compare the fingerprint with one you trust (the provisioning record,
+    the MEBx) before pinning it.
+    """
+    from ..tls import fetch_sha256
+
+    digest = fetch_sha256(host, port, timeout=timeout)
+    emit({"ok": True, "host": host, "port": port, "sha256": digest}, as_json,
+         lambda d: f"{host}:{port} sha256 {d['sha256']}")
 
 
 @power.command("wait")
@@ -121,11 +147,13 @@ def power_request(host: str, action: str, no_check: bool, as_json: bool, **optio
 @click.argument("state", type=click.Choice([s.name.lower() for s in PowerState], case_sensitive=False))
 @click.option("--within", type=float, default=60.0, show_default=True, help="Seconds to wait.")
 @connection_options
+@profile_options
 @handle_errors
-def power_wait(host: str, state: str, within: float, as_json: bool, **options: Any) -> None:
+def power_wait(host: str, state: str, within: float, as_json: bool, profiles_file: str | None,
+               profile_name: str | None, **options: Any) -> None:
     """Wait until HOST reports STATE."""
     conn = make_connection(as_json=as_json, **options)
-    with conn.client(host) as client:
+    with open_client(conn, host, profiles_file, profile_name) as client:
         reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)
     emit({"ok": True, "host": host, "state": reached.name.lower()}, as_json, lambda d: f"{host}: {d['state']}")
 

@@ -22,7 +22,7 @@ import asyncio
 import ssl
 
 from amtkit.discovery.probe import IdentifyInfo, _tls_context
-from amtkit.transport import _SOAP_CONTENT_TYPE
+from amtkit.wsman import names
 from amtkit.wsman.requests import build_identify
 from amtkit.wsman.responses import ResponseError, parse_identify
 from amtkit.wsman.xmlsafe import XMLInputError
@@ -32,7 +32,6 @@ __all__ = ["IdentifyProtocolError", "WsmanIdentify", "wsman_identify"]
 MAX_REPLY_BYTES = 64 * 1024
 """Largest Identify reply read (AMT's is under 1 KiB); more is refused as not AMT."""
 
-_WSMAN_PATH = "/wsman"
 
 
 class IdentifyProtocolError(Exception):
@@ -95,7 +94,7 @@ def _request(host: str, port: int) -> bytes:
     body = build_identify()
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     head = (
-        f"POST {_WSMAN_PATH} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {_SOAP_CONTENT_TYPE}\r\n"
+        f"POST {names.WSMAN_PATH} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {names.SOAP_CONTENT_TYPE}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode("ascii", "replace") + body

@@ -32,10 +32,10 @@ switched off (``AMT_GeneralSettings.RmcpPingResponseEnabled``), so silence does 
 
 from __future__ import annotations
 
-import enum
 import struct
 from dataclasses import dataclass
 
+from amtkit.codes import ProvisioningState
 from amtkit.wsman import names
 
 __all__ = [
@@ -95,17 +95,6 @@ class RmcpError(ValueError):
 
     Raised by the decoders, and by the encoders for values that do not fit the wire fields.
     """
-
-
-class ProvisioningState(enum.IntEnum):
-    """AMT setup-and-configuration state, as in the pong and ``AMT_SetupAndConfigurationService``."""
-
-    PRE = 0
-    """Not provisioned (factory state, or after a full unprovision)."""
-    IN = 1
-    """Provisioning started but not complete."""
-    POST = 2
-    """Provisioned: AMT is set up and manageable over the network."""
 
 
 @dataclass(frozen=True)

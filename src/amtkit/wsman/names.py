@@ -156,6 +156,10 @@ REDIRECTION_SERVICE_SELECTORS: Final = {"CreationClassName": "AMT_RedirectionSer
 #: The product prefix AMT puts in its ``Server:`` header; the version follows it.
 SERVER_HEADER_PREFIX: Final = "Intel(R) Active Management Technology"
 
+#: The WS-Man endpoint path and the content type AMT expects on it.
+WSMAN_PATH: Final = "/wsman"
+SOAP_CONTENT_TYPE: Final = "application/soap+xml;charset=UTF-8"
+
 #: AMT's ports: WS-Man over HTTP/TLS, redirection (SOL/IDE-R/KVM) plain/TLS, RMCP presence ping
 #: (UDP 623) and secure RMCP (UDP 664).
 PORT_HTTP: Final = 16992

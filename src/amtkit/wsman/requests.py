@@ -20,7 +20,7 @@ from lxml import etree
 from . import names
 from .values import CimInstance, EndpointReference, Selector, Value, parse_epr, parse_selector_set
 from .xmlsafe import escape, parse_xml
-from .xmlwrite import epr_xml, properties_xml, selector_set_xml
+from .xmlwrite import epr_xml, needs_common_namespace, properties_xml, selector_set_xml
 
 __all__ = [
     "DEFAULT_OPERATION_TIMEOUT",
@@ -86,7 +86,7 @@ def build_request(
     *,
     selectors: Mapping[str, Selector] | None = None,
     message_id: str | None = None,
-    to: str = "/wsman",
+    to: str = names.WSMAN_PATH,
     operation_timeout: float | None = DEFAULT_OPERATION_TIMEOUT,
     max_envelope_size: int | None = None,
     extra_headers: str = "",
@@ -126,11 +126,18 @@ def build_get(resource_uri: str, selectors: Mapping[str, Selector] | None = None
     return build_request(names.Action.GET, resource_uri, selectors=selectors, **kw)  # type: ignore[arg-type]
 
 
+def _properties_element(element: str, uri: str, props: Mapping[str, Value]) -> str:
+    """``<p:element xmlns:p=uri>`` with the properties; datetimes go in a wscim ``Datetime`` wrapper
+    (DSP0230), whose namespace is declared only when one occurs."""
+    common = "c" if needs_common_namespace(props.values()) else None
+    inner = properties_xml("p", props.items(), wsa="a", wsman="w", common=common)
+    declare = f' xmlns:c="{names.CIM_COMMON}"' if common else ""
+    return f'<p:{element} xmlns:p="{uri}"{declare}>{inner}</p:{element}>'
+
+
 def _instance_body(instance: CimInstance | Mapping[str, Value], class_name: str) -> str:
-    uri = names.resource_uri(class_name)
     props = instance.properties if isinstance(instance, CimInstance) else instance
-    inner = properties_xml("p", props.items(), wsa="a", wsman="w")
-    return f'<p:{class_name} xmlns:p="{uri}">{inner}</p:{class_name}>'
+    return _properties_element(class_name, names.resource_uri(class_name), props)
 
 
 def build_put(
@@ -195,8 +202,7 @@ def build_invoke(
 ) -> bytes:
     """An extrinsic method call: body ``<Method_INPUT>`` in the class namespace."""
     uri = names.resource_uri(class_name)
-    inner = properties_xml("p", (params or {}).items(), wsa="a", wsman="w")
-    body = f'<p:{method}_INPUT xmlns:p="{uri}">{inner}</p:{method}_INPUT>'
+    body = _properties_element(f"{method}_INPUT", uri, params or {})
     return build_request(names.method_action(class_name, method), uri, body, selectors=selectors, **kw)  # type: ignore[arg-type]
 
 
