@@ -20,6 +20,7 @@ from .config import DeviceConfig, Timing
 from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 from .server import Simulator
 from .services import default_rmcp_port
+from .tlscert import CertificateFiles
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,10 +45,14 @@ def main() -> None:
               help="AMT firmware version the devices report.")
 @click.option("--instant", is_flag=True, help="Power transitions take no time.")
 @click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path), help="Where the TLS certificate is kept.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Serve this PEM certificate instead of the generated one (with --tls-key).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The PEM private key of --tls-cert.")
 @click.option("--json", "as_json", is_flag=True, help="Print the device list as JSON (one line) when ready.")
 def run(scenario: Path | None, count: int | None, address: str | None, http_port: int, tls_port: int,
         rmcp_port: int | None, username: str, password: str, amt_version: str, instant: bool, cert_dir: Path | None,
-        as_json: bool) -> None:
+        tls_cert: Path | None, tls_key: Path | None, as_json: bool) -> None:
     """Serve simulated devices until interrupted (Ctrl-C or SIGTERM)."""
     try:
         if scenario is not None:
@@ -70,11 +75,15 @@ def run(scenario: Path | None, count: int | None, address: str | None, http_port
     if instant:
         for config in configs:
             config.timing = Timing(power_transition=0, power_off_phase=0)
-    asyncio.run(_serve(configs, cert_dir, as_json))
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    certificate = CertificateFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+    asyncio.run(_serve(configs, cert_dir, certificate, as_json))
 
 
-async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, as_json: bool) -> None:
-    simulator = Simulator(cert_dir=cert_dir)
+async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate: CertificateFiles | None,
+                 as_json: bool) -> None:
+    simulator = Simulator(cert_dir=cert_dir, certificate=certificate)
     for config in configs:
         simulator.add_device(config)  # not started yet: start_devices() below binds them
     try:

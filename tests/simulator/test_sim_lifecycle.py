@@ -111,3 +111,17 @@ def test_amt_device_fixture_powers_instantly(amt_device) -> None:
     with Client(amt_device.host, **amt_device.client_kwargs()) as client:  # type: ignore[arg-type]
         client.power.off()
         assert client.power.state().is_off
+
+
+def test_the_simulator_serves_a_certificate_the_user_supplies(tmp_path) -> None:
+    import amtkit
+    from amtsim import DeviceConfig, Simulator
+    from amtsim.tlscert import ensure_certificate
+
+    supplied = ensure_certificate(tmp_path / "mine", common_name="my-lab-ca")
+    with Simulator(cert_dir=tmp_path / "generated", certificate=supplied) as sim:
+        device = sim.add_device(DeviceConfig(http_port=0, tls_port=0))
+        tls = amtkit.TLSConfig(pin_sha256=supplied.sha256)
+        with amtkit.Client(device.address, port=device.config.tls_port, tls=tls, password="P@ssw0rd") as client:
+            assert client.power.state() is amtkit.PowerState.ON
+    assert not (tmp_path / "generated").exists()
