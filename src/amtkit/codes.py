@@ -231,7 +231,7 @@ def pt_status_of(class_name: str, value: int) -> int | None:
 
 
 def describe_return_value(class_name: str, value: int) -> str:
-    """``"2 (Unknown or unspecified error)"``-style text for a method's ReturnValue."""
+    """``"2 (UNKNOWN_ERROR)"`` or ``"2058 (0x080A DUPLICATE)"``: a method's ReturnValue and its meaning."""
     status = pt_status_of(class_name, value)
     if status is not None:
         return f"{value} ({PTStatus.describe(status)})"

@@ -22,8 +22,6 @@ class Timeout:
     def connect_seconds(self) -> float:
         return self.connect if self.connect is not None else min(self.read, 5.0)
 
-    def as_requests(self) -> tuple[float, float]:
-        return (self.connect_seconds, self.read)
 
 
 def normalize_fingerprint(text: str) -> str:

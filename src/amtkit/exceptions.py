@@ -276,7 +276,8 @@ class PowerError(AMTError):
 
 class PowerActionNotSupported(PowerError):
     def __init__(self, message: str, *, valid: list[str], host: str | None = None) -> None:
-        super().__init__(message, host=host, hint="valid now: " + (", ".join(valid) or "none"))
+        hint = ("valid now: " + ", ".join(valid)) if valid else "read `amtkit power status` for what is offered now"
+        super().__init__(message, host=host, hint=hint)
         self.valid = valid
 
 
@@ -292,6 +293,7 @@ class PowerStateUnknownError(PowerError):
 
 class PowerWaitTimeout(PowerError):
     category = "power-timeout"
+    default_hint = "the request was accepted; the machine may still be changing state (check again, or wait longer)"
 
 
 class UsageError(AMTError):

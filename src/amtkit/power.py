@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import exceptions as exc
-from .codes import PowerAction, PowerState, PTStatus, ReturnValue
+from .codes import PowerAction, PowerState, ReturnValue
 from .wsman import names
 from .wsman.values import EndpointReference
 
@@ -123,11 +123,10 @@ class PowerControl:
             # AMT gives no reason; the one it documents for off and cycle is an open redirection session.
             reason = " (AMT refuses power off and cycle while a redirection session is open)" if code in (
                 PowerAction.OFF, PowerAction.OFF_HARD, PowerAction.CYCLE, PowerAction.CYCLE_HARD) else ""
-            raise exc.PowerActionNotSupported(f"power action {code} refused in the current state{reason}", valid=[],
-                                              host=host)
-        if PTStatus.from_return_value(value) == PTStatus.INVALID_PT_MODE and value >= 32768:
-            raise exc.NotProvisionedError("the device is not provisioned for power control", return_value=value,
-                                          host=host, method="RequestPowerStateChange")
+            action = _action(code)
+            label = action.cli_name if isinstance(action, PowerAction) else str(code)
+            raise exc.PowerActionNotSupported(f"power action {label!r} refused in the current state{reason}",
+                                              valid=[], host=host)
         raise self._client.return_error(names.Cls.CIM_PowerManagementService, "RequestPowerStateChange", value)
 
     # Named helpers for the common actions.

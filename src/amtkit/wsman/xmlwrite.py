@@ -7,12 +7,13 @@ Every value passes through :func:`~amtkit.wsman.xmlsafe.escape`.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable, Mapping
 
 from .values import EndpointReference, Scalar, Selector, Value, to_text
 from .xmlsafe import escape
 
-__all__ = ["epr_xml", "properties_xml", "selector_set_xml"]
+__all__ = ["epr_xml", "needs_common_namespace", "properties_xml", "selector_set_xml"]
 
 
 def selector_set_xml(selectors: Mapping[str, Selector], wsman: str, wsa: str) -> str:
@@ -43,7 +44,7 @@ def _scalar_xml(prefix: str, name: str, value: Scalar, wsa: str, wsman: str, com
     if isinstance(value, EndpointReference):
         return f"<{prefix}:{name}>{epr_xml(value, wsa, wsman)}</{prefix}:{name}>"
     text = escape(to_text(value))
-    if common is not None and hasattr(value, "tzinfo"):
+    if common is not None and isinstance(value, _dt.datetime):
         return f"<{prefix}:{name}><{common}:Datetime>{text}</{common}:Datetime></{prefix}:{name}>"
     return f"<{prefix}:{name}>{text}</{prefix}:{name}>"
 
@@ -70,6 +71,6 @@ def needs_common_namespace(properties: Iterable[Value]) -> bool:
     """Whether any value is a datetime (written inside the wscim common namespace)."""
     for value in properties:
         items = value if isinstance(value, list) else [value]
-        if any(hasattr(item, "tzinfo") and not isinstance(item, str) for item in items):
+        if any(isinstance(item, _dt.datetime) for item in items):
             return True
     return False
