@@ -186,6 +186,7 @@ def register(class_name: str, properties: dict[str, str], keys: tuple[str, ...] 
     if keys is not None:
         KEYS[class_name] = keys
     property_type.cache_clear()
+    class_types.cache_clear()
 
 
 def has_datetime(class_name: str) -> bool:
@@ -196,6 +197,15 @@ def has_datetime(class_name: str) -> bool:
 
 
 _STRING = PropType(PropertyType.STR)
+
+
+@lru_cache(maxsize=512)
+def class_types(class_name: str) -> dict[str, PropType]:
+    """Every typed property of a class (a property not listed is a string), for parsers' hot loops."""
+    return {prop: property_type(class_name, prop) for prop in CLASS_SCHEMAS.get(class_name, {})}
+
+
+STRING = _STRING
 
 
 @lru_cache(maxsize=4096)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import names
-from .schema import PropertyType, property_type
+from .schema import STRING, PropertyType, class_types
 
 __all__ = ["CimInstance", "EndpointReference", "Selector", "parse_selector_set", "Value", "parse_instance", "parse_epr", "to_text", "from_text"]
 
@@ -190,17 +190,26 @@ def parse_instance(element: etree._Element) -> CimInstance:
     Repeated elements become lists, and so does a single element of an array property.
     """
     class_name = _local(element.tag)
+    types = class_types(class_name)
     properties: dict[str, Value] = {}
     for child in element:
         tag = child.tag
         if not isinstance(tag, str):
             continue
         name = tag[tag.rfind("}") + 1:]
-        ptype = property_type(class_name, name)
-        if ptype.kind is PropertyType.STR and not len(child) and not child.attrib:
-            value: Scalar = child.text or ""  # the common case, without the general path's checks
-        else:
+        ptype = types.get(name, STRING)
+        value: Scalar
+        if len(child):
             value = parse_value(child, ptype.kind)
+        else:
+            # The common case, a leaf: nil elements carry no text, so only those look at attributes.
+            text = child.text
+            if text is None and _is_nil(child):
+                value = None
+            elif ptype.kind is PropertyType.STR:
+                value = text or ""
+            else:
+                value = from_text(text or "", ptype.kind)
         if name in properties:
             existing = properties[name]
             if isinstance(existing, list):
