@@ -69,10 +69,9 @@ def _free_port(kind: socket.SocketKind) -> int:
 
 
 def _serve(count: int, ports: dict[str, int], cpu: int | None, out: IO[str]) -> None:
+    from amtkit.codes import ControlMode, ProvisioningState
     from amtsim.config import DeviceConfig, Timing
     from amtsim.server import Simulator
-
-    from amtkit.codes import ControlMode, ProvisioningState
 
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})

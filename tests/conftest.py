@@ -198,10 +198,9 @@ def make_device(amt_simulator):  # type: ignore[no-untyped-def]
 
     Power changes are instant unless ``timing`` says otherwise; no TLS listener unless ``tls``.
     """
+    from amtkit.pytest_plugin import AMTDeviceInfo
     from amtsim import DeviceConfig, Timing
     from amtsim.control import DeviceControl
-
-    from amtkit.pytest_plugin import AMTDeviceInfo
 
     created = []
 

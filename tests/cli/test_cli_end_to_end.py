@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from amtsim.scenario import load_scenario
-from amtsim.server import free_port
 from werkzeug import Response
 
 from amtkit.codes import PowerState
+from amtsim.scenario import load_scenario
+from amtsim.server import free_port
 
 
 def console_script(name: str) -> str:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from amtsim import Timing
 
 from amtkit import exceptions as exc
 from amtkit.codes import ProvisioningState
 from amtkit.wsman import names
+from amtsim import Timing
 
 GENERAL = names.Cls.AMT_GeneralSettings
 

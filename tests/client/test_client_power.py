@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from amtsim import Timing
 
 from amtkit import exceptions as exc
 from amtkit.codes import PowerAction, PowerState
+from amtsim import Timing
 
 
 def test_status_reports_on_and_the_actions_offered(amt_device, connect) -> None:

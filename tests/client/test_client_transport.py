@@ -9,12 +9,12 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from amtsim.server import free_port
 
 from amtkit import exceptions as exc
 from amtkit.codes import PowerAction
 from amtkit.config import TLSConfig
 from amtkit.wsman import names
+from amtsim.server import free_port
 
 GENERAL = names.Cls.AMT_GeneralSettings
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from ipaddress import ip_address
 
 import pytest
-from amtsim.backends.defense import defense_of
 
 import amtkit
 from amtkit import exceptions as exc
@@ -26,6 +25,7 @@ from amtkit.defense.model import (
 )
 from amtkit.pytest_plugin import AMTDeviceInfo
 from amtkit.wsman.names import Cls
+from amtsim.backends.defense import defense_of
 
 TX, RX = FilterDirection.TRANSMIT, FilterDirection.RECEIVE
 TCP, UDP, ICMP = IPProtocol.TCP, IPProtocol.UDP, IPProtocol.ICMP

@@ -10,10 +10,6 @@ from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
-from amtsim import DeviceConfig
-from amtsim.backends.defense import DefenseBackend, DefenseRefused, StoredPolicy
-from amtsim.device import SimulatedDevice
-from amtsim.dispatch import dispatch_wsman
 
 from amtkit.codes import ControlMode, PTStatus
 from amtkit.defense import wsman
@@ -32,6 +28,10 @@ from amtkit.defense.model import (
     PortRange,
 )
 from amtkit.wsman.responses import parse_response
+from amtsim import DeviceConfig
+from amtsim.backends.defense import DefenseBackend, DefenseRefused, StoredPolicy
+from amtsim.device import SimulatedDevice
+from amtsim.dispatch import dispatch_wsman
 
 TX, RX = FilterDirection.TRANSMIT, FilterDirection.RECEIVE
 HOST = ip_address("10.0.0.7")

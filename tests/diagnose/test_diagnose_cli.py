@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from amtsim import DeviceConfig, SimulatedDevice, Simulator, Timing
 
 from amtkit.codes import ControlMode
 from amtkit.exceptions import EXIT_CODES
+from amtsim import DeviceConfig, SimulatedDevice, Simulator, Timing
 
 NewDevice = Callable[..., SimulatedDevice]
 

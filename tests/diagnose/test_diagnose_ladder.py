@@ -10,10 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from amtsim import DeviceConfig, SimulatedDevice, Simulator
-from amtsim.backends.inventory import redirection_of
-from amtsim.config import Faults
-from amtsim.control import DeviceControl
 
 from amtkit.codes import ControlMode, ProvisioningState
 from amtkit.config import TLSConfig
@@ -23,6 +19,10 @@ from amtkit.exceptions import EXIT_CODES
 from amtkit.http.digest import Credentials
 from amtkit.profiles import ProfileSet
 from amtkit.store import Store
+from amtsim import DeviceConfig, SimulatedDevice, Simulator
+from amtsim.backends.inventory import redirection_of
+from amtsim.config import Faults
+from amtsim.control import DeviceControl
 
 GOOD = Credentials("admin", "P@ssw0rd")
 _octets = itertools.count(1)

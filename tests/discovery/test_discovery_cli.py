@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from amtsim import DeviceConfig, Simulator
 
 from amtkit.codes import ControlMode, ProvisioningState
 from amtkit.discovery import Classification
 from amtkit.store import Store
+from amtsim import DeviceConfig, Simulator
 
 
 def free_port(kind: socket.SocketKind) -> int:

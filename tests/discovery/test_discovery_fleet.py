@@ -22,15 +22,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from amtsim import DeviceConfig, SimulatedDevice, Simulator
-from amtsim.config import Faults
-from amtsim.control import DeviceControl
 
 from amtkit.codes import ControlMode
 from amtkit.codes import ProvisioningState as SetupState
 from amtkit.discovery import Classification, HostRecord, ProbeSettings, ProvisioningState, discover
 from amtkit.discovery.identify import wsman_identify
 from amtkit.store import Store
+from amtsim import DeviceConfig, SimulatedDevice, Simulator
+from amtsim.config import Faults
+from amtsim.control import DeviceControl
 
 NET = "127.51.0"
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from amtsim.rmcp import RmcpServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,6 +31,7 @@ from amtkit.discovery import (
     parse_server_header,
 )
 from amtkit.discovery.rmcp import decode_ping
+from amtsim.rmcp import RmcpServer
 
 AMT_15 = "Intel(R) Active Management Technology 15.0.23.1706"
 AMT_7 = "Intel(R) Active Management Technology 7.1.91"

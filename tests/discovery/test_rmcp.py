@@ -8,7 +8,6 @@ from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
-from amtsim.rmcp import RmcpServer
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from amtkit.discovery.rmcp import (
     encode_ping,
     encode_pong,
 )
+from amtsim.rmcp import RmcpServer
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
 

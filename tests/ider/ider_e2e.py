@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from amtsim import DeviceConfig, Simulator, Timing
-from amtsim.control import DeviceControl
 
 from amtkit.client import Client
 from amtkit.pytest_plugin import AMTDeviceInfo
+from amtsim import DeviceConfig, Simulator, Timing
+from amtsim.control import DeviceControl
 
 WIRE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
 """The recorded AMT corpus beside the project; tests reading it skip when it is absent."""

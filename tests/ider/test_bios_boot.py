@@ -7,15 +7,6 @@ import random
 from collections.abc import Callable, Iterator
 
 import pytest
-from amtsim.bios import (
-    BiosBoot,
-    BootResult,
-    CommandOutcome,
-    ElToritoEmulation,
-    ReplyAssembler,
-    parse_boot_catalog,
-    run_boot,
-)
 from ider_images import BOOT_IMAGE_LBA, FailingFile, boot_catalog, el_torito_iso, floppy_image
 
 from amtkit.ider import IDERDriveSet, IDERReply, ScsiOpcode, scsi
@@ -30,6 +21,15 @@ from amtkit.redirection.messages import (
     RedirectionMessage,
     RedirectionProtocolError,
     SequenceCounter,
+)
+from amtsim.bios import (
+    BiosBoot,
+    BootResult,
+    CommandOutcome,
+    ElToritoEmulation,
+    ReplyAssembler,
+    parse_boot_catalog,
+    run_boot,
 )
 
 CD, FLOPPY = Device.CD, Device.FLOPPY

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from amtsim import Timing
 from ider_e2e import GatedImage, client_for, ider_device, pycdlib_iso, redirection_port
 from ider_images import floppy_image
 
@@ -44,6 +43,7 @@ from amtkit.redirection.messages import (
     StartIDERRedirectionReply,
     StartRedirectionSessionReply,
 )
+from amtsim import Timing
 
 WAIT = 30.0
 

@@ -7,15 +7,15 @@ import json
 from collections.abc import Callable, Iterator
 
 import pytest
-from amtsim import DeviceConfig, SimulatedDevice, Simulator, Timing
-from amtsim.backends.inventory import inventory_of, redirection_of
-from amtsim.control import DeviceControl
 
 from amtkit.client import Client
 from amtkit.codes import ControlMode, ProvisioningState
 from amtkit.exceptions import AuthenticationError
 from amtkit.inventory import INVENTORY_CLASSES, FeatureState, Inventory
 from amtkit.wsman.names import Cls
+from amtsim import DeviceConfig, SimulatedDevice, Simulator, Timing
+from amtsim.backends.inventory import inventory_of, redirection_of
+from amtsim.control import DeviceControl
 
 SCENARIO = {
     "hostname": "desk-042", "domain": "corp.example", "amt_version": "15.0.23", "build_number": "1706",

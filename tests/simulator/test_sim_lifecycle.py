@@ -8,13 +8,13 @@ import socket
 from pathlib import Path
 
 import pytest
-from amtsim import DeviceConfig, Faults, Simulator
-from amtsim.server import free_port
 
 from amtkit.client import Client
 from amtkit.codes import PowerAction
 from amtkit.config import TLSConfig
 from amtkit.wsman import names
+from amtsim import DeviceConfig, Faults, Simulator
+from amtsim.server import free_port
 
 
 def refuses_connections(address: str, port: int) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from amtsim.scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 
 from amtkit import exceptions as exc
 from amtkit.client import Client
 from amtkit.codes import ControlMode, PowerState
+from amtsim.scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -123,6 +123,7 @@ def test_a_negative_tls_port_in_a_scenario_means_no_tls_listener() -> None:
 
 def test_a_port_out_of_range_in_a_scenario_is_refused_naming_the_key() -> None:
     import pytest
+
     from amtsim.scenario import ScenarioError, parse_scenario
 
     with pytest.raises(ScenarioError, match="tls_port"):

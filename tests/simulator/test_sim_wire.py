@@ -7,12 +7,12 @@ import re
 import time
 
 import pytest
-from amtsim import Timing
 from lxml import etree
 
 from amtkit.codes import ProvisioningState
 from amtkit.wsman import names
 from amtkit.wsman import requests as wr
+from amtsim import Timing
 
 GENERAL = names.resource_uri(names.Cls.AMT_GeneralSettings)
 CHALLENGE = re.compile(r'Digest realm="Digest:[0-9A-F]{32}", nonce="[A-Za-z0-9+/]{32}",stale="(true|false)",qop="auth"')

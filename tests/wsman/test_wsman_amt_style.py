@@ -12,10 +12,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from amtsim import DeviceConfig
-from amtsim.device import SimulatedDevice
-from amtsim.dispatch import Reply, dispatch_wsman
-from amtsim.handlers import ClassHandler, register
 from lxml import etree
 
 from amtkit.codes import PowerAction
@@ -24,6 +20,10 @@ from amtkit.wsman import requests as wr
 from amtkit.wsman import responses as rs
 from amtkit.wsman.faults import KIND_BY_SUBCODE
 from amtkit.wsman.values import CimInstance
+from amtsim import DeviceConfig
+from amtsim.device import SimulatedDevice
+from amtsim.dispatch import Reply, dispatch_wsman
+from amtsim.handlers import ClassHandler, register
 
 FIXED_PREFIXES = [("a", names.SOAP_ENV), ("b", names.WSA), ("c", names.WSMAN), ("d", names.TRUST),
                   ("e", names.WSSE), ("f", names.CIMBINDING)]
