@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from amtkit.wsman import names
+
 from .config import DeviceConfig, Timing
 from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 from .server import Simulator
@@ -33,8 +35,8 @@ def main() -> None:
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), help="TOML scenario file.")
 @click.option("--devices", "count", type=int, default=None, help="Simulate N devices on consecutive loopback addresses.")
 @click.option("--address", default=None, help="Address of the first device [127.0.0.1, or 127.1.0.1 with --devices].")
-@click.option("--http-port", type=int, default=16992, show_default=True, help="WS-Man HTTP port (0 = any free).")
-@click.option("--tls-port", type=int, default=16993, show_default=True, help="WS-Man TLS port (-1 = none).")
+@click.option("--http-port", type=int, default=names.PORT_HTTP, show_default=True, help="WS-Man HTTP port (0 = any free).")
+@click.option("--tls-port", type=int, default=names.PORT_TLS, show_default=True, help="WS-Man TLS port (-1 = none).")
 @click.option("--rmcp-port", type=int, default=None,
               help="UDP port answering RMCP presence pings (-1 = none) [623 when allowed, else none; "
                    "a scenario's own setting unless given].")

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from amtkit.codes import ControlMode, PowerState, ProvisioningState
+from amtkit.wsman import names
 
 
 @dataclass
@@ -51,8 +52,8 @@ class DeviceConfig:
 
     name: str = "amt-device"
     address: str = "127.0.0.1"
-    http_port: int = 16992
-    tls_port: int | None = 16993
+    http_port: int = names.PORT_HTTP
+    tls_port: int | None = names.PORT_TLS
     redirection_port: int | None = None
     """TCP port of the redirection listener (SOL/IDE-R; 16994 on real AMT); ``None``: none, 0: any free port."""
     redirection_tls_port: int | None = None

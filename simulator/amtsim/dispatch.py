@@ -23,6 +23,10 @@ from .handlers.base import epr_of
 
 __all__ = ["Reply", "dispatch_wsman", "try_identify"]
 
+#: Actions that may omit the ResourceURI: DSP0226 lets their enumeration context alone identify
+#: the enumeration (and so its class).
+_CONTEXT_ACTIONS = (names.Action.PULL, names.Action.RELEASE)
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -81,15 +85,27 @@ def _check_headers(request: Request) -> None:
         raise errors.SimFault(FAULTS.UNSUPPORTED_FEATURE, "OperationTimeout")
     if request.max_envelope_size is not None and request.max_envelope_size < names.MIN_MAX_ENVELOPE_SIZE:
         raise errors.SimFault(FAULTS.ENCODING_LIMIT, "MinimumEnvelopeLimit")
-    if request.resource_uri is None and request.action not in (names.Action.PULL, names.Action.RELEASE):
+    if request.resource_uri is None and request.action not in _CONTEXT_ACTIONS:
         raise errors.destination_unreachable("InvalidResourceURI")
+
+
+def _addressed_class(device: SimulatedDevice, request: Request) -> str:
+    """The class a request is for: its ResourceURI's, or for a Pull/Release without one the class
+    its enumeration context was opened on."""
+    if request.resource_uri is not None or request.action not in _CONTEXT_ACTIONS:
+        return request.class_name
+    state = device.take_enumeration(request.enumeration_context())
+    if state is None:
+        raise errors.SimFault(FAULTS.INVALID_ENUMERATION_CONTEXT)
+    return names.class_name_of(state.resource_uri)
 
 
 def _dispatch(device: SimulatedDevice, request: Request) -> Reply:
-    handler = REGISTRY.get(request.class_name)
+    class_name = _addressed_class(device, request)
+    handler = REGISTRY.get(class_name)
     if handler is None:
         raise errors.destination_unreachable("InvalidResourceURI")
-    if request.class_name in device.faults.internal_error_classes:
+    if class_name in device.faults.internal_error_classes:
         raise errors.internal_error(1)
     relates, mid, action = request.message_id, device.next_message_id(), request.action
     uri = names.resource_uri(handler.class_name)

@@ -31,10 +31,6 @@ def invalid_representation(detail: str = "") -> SimFault:
     return SimFault(FAULTS.INVALID_REPRESENTATION, detail)
 
 
-def access_denied(detail: str = "") -> SimFault:
-    return SimFault(FAULTS.ACCESS_DENIED, detail)
-
-
 def internal_error(pt_status: int) -> SimFault:
     """AMT reports intrinsic-operation failures as InternalError with ``AMT-STATUS <n>``."""
     return SimFault(FAULTS.INTERNAL_ERROR, f"AMT-STATUS {pt_status}")

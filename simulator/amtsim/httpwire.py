@@ -99,7 +99,7 @@ class RequestReader:
             body, consumed = parsed
         else:
             length_text = headers.get("content-length", "0") or "0"
-            if not length_text.isdigit():
+            if _DECIMAL.fullmatch(length_text) is None:  # ASCII digits only: "²".isdigit() is True
                 raise HTTPParseError(400, "bad Content-Length")
             length = int(length_text)
             if length > MAX_BODY_BYTES:
@@ -109,6 +109,10 @@ class RequestReader:
             body, consumed = bytes(buffer[body_start:body_start + length]), body_start + length
         del buffer[:consumed]
         return HTTPRequest(method, target, version, headers, body)
+
+
+_DECIMAL = re.compile(r"[0-9]{1,12}")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,12}")
 
 
 def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
@@ -121,10 +125,11 @@ def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
                 raise HTTPParseError(400, "malformed chunk size line")
             return None
         size_text = bytes(buffer[pos:line_end]).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise HTTPParseError(400, "malformed chunk size") from None
+        # Hex digits only: int(x, 16) also takes "-6", "0x1f" and "1_0", and a negative size would
+        # send this loop back to the same line for ever.
+        if _HEX.fullmatch(size_text) is None:
+            raise HTTPParseError(400, "malformed chunk size")
+        size = int(size_text, 16)
         if len(body) + size > MAX_BODY_BYTES:
             raise HTTPParseError(413, "request body too large")
         data_start = line_end + 2

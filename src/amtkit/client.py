@@ -89,7 +89,10 @@ class Client:
                 "AMT accepts", host=host)
         tls_config = TLSConfig() if tls is True else (tls or None)
         if isinstance(timeout, (int, float)):
-            timeout = Timeout(float(timeout))
+            try:
+                timeout = Timeout(float(timeout))
+            except ValueError as error:
+                raise exc.UsageError(str(error), host=host) from None
         self.host = host
         self.username = username
         self.operation_timeout = operation_timeout
@@ -154,7 +157,10 @@ class Client:
     def identify(self) -> IdentifyResult:
         """WS-Man Identify, sent without credentials as AMT allows."""
         reply = self.transport.post(wsreq.build_identify(), idempotent=True, authenticate=False)
-        if reply.status == 401 and self.transport.credentials is not None:
+        if reply.status == 401:
+            if self.transport.credentials is None:
+                raise exc.AuthenticationError("this device wants credentials even for Identify", host=self.host,
+                                              hint="give a user and password (AMT_PASSWORD)")
             reply = self.transport.post(wsreq.build_identify(), idempotent=True)
         self._check_http(reply, "Identify")
         try:
@@ -164,14 +170,14 @@ class Client:
 
     def get(self, class_name: str, selectors: Mapping[str, Selector] | None = None) -> CimInstance:
         """WS-Transfer Get of one instance (singletons need no selectors)."""
-        uri = names.resource_uri(class_name)
+        uri = self._uri(class_name)
         response = self._call(self._build(wsreq.build_get, uri, selectors), idempotent=True, resource_uri=uri)
         return self._parsed(response.instance)
 
     def put(self, instance: CimInstance, selectors: Mapping[str, Selector] | None = None) -> CimInstance:
         """WS-Transfer Put of a whole object (AMT refuses partial ones); returns the stored object."""
         response = self._call(self._build(wsreq.build_put, instance, selectors), idempotent=False,
-                              resource_uri=instance.resource_uri)
+                              resource_uri=self._uri(instance.class_name))
         if response.payload is None:
             return instance
         return self._parsed(response.instance)
@@ -179,11 +185,11 @@ class Client:
     def create(self, class_name: str, properties: Mapping[str, Value]) -> EndpointReference:
         """WS-Transfer Create; returns the reference of the new instance."""
         response = self._call(self._build(wsreq.build_create, class_name, properties), idempotent=False,
-                              resource_uri=names.resource_uri(class_name))
+                              resource_uri=self._uri(class_name))
         return self._parsed(response.created)
 
     def delete(self, class_name: str, selectors: Mapping[str, Selector]) -> None:
-        uri = names.resource_uri(class_name)
+        uri = self._uri(class_name)
         self._call(self._build(wsreq.build_delete, uri, selectors), idempotent=False, resource_uri=uri)
 
     def delete_epr(self, epr: EndpointReference) -> None:
@@ -201,7 +207,7 @@ class Client:
     def enumerate_items(self, class_name: str, *, mode: str | None = None, max_elements: int = 100,
                         optimize: bool = True) -> list[EnumItem]:
         """Enumerate with a mode (objects, EPRs, or both); Release is sent if a Pull fails midway."""
-        uri = names.resource_uri(class_name)
+        uri = self._uri(class_name)
         options = wsreq.EnumerateOptions(optimize=optimize, max_elements=max_elements, mode=mode)
         response = self._call(self._build(wsreq.build_enumerate, uri, options), idempotent=True, resource_uri=uri)
         page = self._parsed(response.enumeration)
@@ -238,7 +244,7 @@ class Client:
         """Call an extrinsic method. With ``check`` a ReturnValue other than 0 raises
         :class:`~amtkit.exceptions.AMTReturnError` naming the PT_STATUS."""
         body = self._build(wsreq.build_invoke, class_name, method, params, selectors)
-        response = self._call(body, idempotent=False, resource_uri=names.resource_uri(class_name),
+        response = self._call(body, idempotent=False, resource_uri=self._uri(class_name),
                               action=names.method_action(class_name, method))
         output = self._parsed(response.method_output)
         if check and output.return_value != 0:
@@ -255,6 +261,12 @@ class Client:
         return exc.AMTReturnError(text, return_value=value, host=self.host, method=method, meaning=meaning)
 
     # -- plumbing --------------------------------------------------------------------------------
+    def _uri(self, class_name: str) -> str:
+        try:
+            return names.resource_uri(class_name)
+        except ValueError as error:
+            raise exc.UsageError(str(error), host=self.host) from None
+
     def _build(self, builder: Callable[..., bytes], *args: object) -> bytes:
         try:
             return builder(*args, operation_timeout=self.operation_timeout)

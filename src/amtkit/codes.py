@@ -113,6 +113,51 @@ ACTION_RESULT: dict[PowerAction, PowerState] = {
 }
 
 
+class EnabledState(enum.IntEnum):
+    """The state an element *reports* (``CIM_EnabledLogicalElement.EnabledState``).
+
+    Kept apart from :class:`RequestedState`: the requested codes mean other things (5 there is
+    "no change", 12 "not applicable"). AMT's own redirection service uses an Intel vendor range
+    instead (:class:`amtkit.redirection.service.RedirectionState`).
+    """
+
+    UNKNOWN = 0
+    OTHER = 1
+    ENABLED = 2
+    """Running and usable (for KVM: enabled, a session is open)."""
+    DISABLED = 3
+    """Switched off."""
+    SHUTTING_DOWN = 4
+    NOT_APPLICABLE = 5
+    """The element does not support being enabled or disabled (AMT's fixed services say so)."""
+    ENABLED_BUT_OFFLINE = 6
+    """Enabled, but not serving now (for KVM: enabled, no session)."""
+    IN_TEST = 7
+    DEFERRED = 8
+    QUIESCE = 9
+    """Enabled, but restricted."""
+    STARTING = 10
+
+
+class RequestedState(enum.IntEnum):
+    """The last state change requested of an element (``CIM_EnabledLogicalElement.RequestedState``)."""
+
+    UNKNOWN = 0
+    """No change was requested, or which one is not known."""
+    ENABLED = 2
+    DISABLED = 3
+    SHUT_DOWN = 4
+    NO_CHANGE = 5
+    OFFLINE = 6
+    TEST = 7
+    DEFERRED = 8
+    QUIESCE = 9
+    REBOOT = 10
+    RESET = 11
+    NOT_APPLICABLE = 12
+    """The element does not support state change requests."""
+
+
 class ProvisioningState(enum.IntEnum):
     """``AMT_SetupAndConfigurationService.ProvisioningState``."""
 

@@ -18,6 +18,11 @@ class Timeout:
     read: float = 30.0
     connect: float | None = None
 
+    def __post_init__(self) -> None:
+        for name, value in (("read", self.read), ("connect", self.connect)):
+            if value is not None and not value > 0:
+                raise ValueError(f"Timeout.{name} must be a positive number of seconds, not {value!r}")
+
     @property
     def connect_seconds(self) -> float:
         return self.connect if self.connect is not None else min(self.read, 5.0)
@@ -34,7 +39,7 @@ def normalize_fingerprint(text: str) -> str:
 
 @dataclass(frozen=True)
 class TLSConfig:
-    """How to trust a device's TLS certificate (port 16993).
+    """How to trust a device's TLS certificate (WS-Man on 16993, redirection on 16995).
 
     Verification is on by default against the system store or ``ca_file``. AMT ships
     self-signed certificates, so ``pin_sha256`` trusts exactly one certificate by its SHA-256

@@ -117,7 +117,8 @@ class TLSError(TransportError):
     def __init__(self, message: str, *, reason: str, host: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, host=host, hint=hint)
         self.reason = reason
-        """``verification``, ``pin-mismatch`` or ``protocol``."""
+        """``verification``, ``pin-mismatch``, ``protocol``, or ``configuration`` (an unusable CA file or
+        client certificate on this side)."""
 
 
 class NotDetectedError(AMTError):

@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import exceptions as exc
-from .codes import ControlMode, ProvisioningState
+from .codes import ControlMode, EnabledState, ProvisioningState
 from .redirection.service import RedirectionState
 from .wsman.names import Cls
 from .wsman.values import CimInstance, Value
@@ -82,9 +82,6 @@ INVENTORY_CLASSES: tuple[str, ...] = (
 )
 """The classes a full inventory reads, one round trip each."""
 
-_CIM_ENABLED = 2
-_CIM_DISABLED = 3
-_CIM_ENABLED_OFFLINE = 6  # KVM: enabled, no session now
 _WIRELESS_CONNECTION = 3  # AMT_EthernetPortSettings.PhysicalConnectionType: wireless LAN
 
 
@@ -383,11 +380,11 @@ def features_from(redirection: Sequence[CimInstance], kvm: Sequence[CimInstance]
             ider = FeatureState.ENABLED if switches.ider else FeatureState.DISABLED
             sol = FeatureState.ENABLED if switches.sol else FeatureState.DISABLED
         else:  # a plain CIM value: 2 enabled, anything else not
-            ider = sol = FeatureState.ENABLED if state == _CIM_ENABLED else FeatureState.DISABLED
+            ider = sol = FeatureState.ENABLED if state == EnabledState.ENABLED else FeatureState.DISABLED
     kvm_state = FeatureState.ABSENT
     sap = _first(kvm)
     if sap is not None:
-        enabled = _int(sap, "EnabledState") in (_CIM_ENABLED, _CIM_ENABLED_OFFLINE)
+        enabled = _int(sap, "EnabledState") in (EnabledState.ENABLED, EnabledState.ENABLED_BUT_OFFLINE)
         kvm_state = FeatureState.ENABLED if enabled else FeatureState.DISABLED
     provisioned_acm = setup.provisioning_state is ProvisioningState.POST and setup.control_mode is ControlMode.ADMIN
     return Features(ider=ider, sol=sol, kvm=kvm_state,

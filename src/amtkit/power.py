@@ -106,7 +106,7 @@ class PowerControl:
         if isinstance(action, int):
             return action
         text = action.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return int(text)
         try:
             return int(PowerAction.from_name(text))

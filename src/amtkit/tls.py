@@ -20,14 +20,30 @@ __all__ = ["client_context", "peer_sha256", "wrap_socket"]
 
 
 def client_context(tls: TLSConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
+    """The SSL context for ``tls``; an unreadable CA file or client certificate is a TLSError."""
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
+    except (ssl.SSLError, OSError, ValueError) as error:
+        raise exc.TLSError(f"cannot use the CA file {tls.ca_file!r}: {_reason(error)}", reason="configuration",
+                           hint="give a PEM file holding the CA certificate(s) that issued the device's "
+                                "certificate") from None
     if tls.pin_sha256 or tls.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # a pin is checked after the handshake instead
     if tls.client_cert is not None:
         cert, key = (tls.client_cert, None) if isinstance(tls.client_cert, str) else tls.client_cert
-        context.load_cert_chain(cert, key)
+        try:
+            context.load_cert_chain(cert, key)
+        except (ssl.SSLError, OSError, ValueError) as error:
+            raise exc.TLSError(f"cannot use the client certificate {cert!r}: {_reason(error)}",
+                               reason="configuration",
+                               hint="give a PEM file with the certificate and its private key (or the key "
+                                    "in a second file)") from None
     return context
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or getattr(error, "reason", None) or str(error)
 
 
 def peer_sha256(sock: ssl.SSLSocket) -> str:

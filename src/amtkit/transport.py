@@ -6,9 +6,13 @@
   is answered by one re-signed retry; a second 401 is an :class:`AuthenticationError`.
 * TLS per :mod:`amtkit.tls`: verification on by default, CA file, SHA-256 pinning, or an
   explicit insecure switch; client certificates for mutual TLS.
-* Bounded retries with backoff, only for idempotent requests and only on connection errors
-  (AMT drops idle connections and its engine sleeps). Method calls are never retried blindly;
-  a kept-alive connection the device has closed is noticed *before* sending, not after.
+* Bounded retries with backoff, only for idempotent requests and only when the connection
+  failed (refused, reset, closed: AMT drops idle connections and its engine sleeps); a device
+  that accepted the request but did not answer in time is not asked again. Method calls are
+  never retried blindly; a kept-alive connection the device has closed is noticed *before*
+  sending, not after.
+* ``Timeout.read`` bounds the whole reply, not each read: a peer that dribbles bytes cannot hold
+  a call longer. Replies are capped at :data:`MAX_REPLY_BYTES`.
 * Every socket, TLS and HTTP failure is mapped to an :mod:`amtkit.exceptions` error.
 
 HTTP framing is the standard library's ``http.client``. An earlier version used ``requests``;
@@ -19,6 +23,7 @@ answer time, so a steady stream of calls could not come near the bare-socket bas
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import select
 import socket
@@ -27,6 +32,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from . import exceptions as exc
 from . import tls as amt_tls
@@ -38,6 +44,44 @@ __all__ = ["HTTPReply", "Headers", "Transport"]
 
 log = logging.getLogger(__name__)
 
+
+
+#: Larger replies are refused: AMT's own envelopes stay far below this.
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as ``http.client`` reads it, with one deadline for the whole reply and a size cap."""
+
+    def __init__(self, sock: socket.socket, deadline: float, host: str) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self._host = host
+        self._received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("reply deadline passed")
+        self._sock.settimeout(remaining)
+        count = self._sock.recv_into(buffer)
+        self._received += count
+        if self._received > MAX_REPLY_BYTES + 64 * 1024:
+            raise exc.RemoteProtocolError(f"the reply exceeds {MAX_REPLY_BYTES} bytes", host=self._host)
+        return count
+
+
+class _ReplySource:
+    """What ``http.client.HTTPResponse`` takes as its socket: only ``makefile`` is used."""
+
+    def __init__(self, reader: _DeadlineReader) -> None:
+        self._reader = reader
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(self._reader)
 
 
 class Headers(Mapping[str, str]):
@@ -76,6 +120,15 @@ class HTTPReply:
     @property
     def server(self) -> str:
         return self.headers.get("Server", "")
+
+
+def _ascii_host(host: str) -> str:
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise exc.UsageError(f"{host!r} is not a valid host name", host=host) from None
 
 
 def _dropped(sock: socket.socket | None) -> bool:
@@ -127,7 +180,8 @@ class Transport:
         self._nc = 0
         self._lock = threading.Lock()
         self._socket: socket.socket | None = None
-        self._host_header = f"{bracketed}:{self.port}"
+        # The Host header carries the IDNA (ASCII) form of an internationalized name.
+        self._host_header = f"{_ascii_host(bracketed)}:{self.port}"
         self._tls_context: ssl.SSLContext | None = amt_tls.client_context(tls) if tls is not None else None
 
     # -- connection ------------------------------------------------------------------------------
@@ -231,7 +285,7 @@ class Transport:
                 return self._exchange(method, path if path is not None else self.path, body, headers)
             except exc.TransportError as error:
                 self._discard_connection()
-                retryable = isinstance(error, (exc.UnreachableError, exc.ReadTimeoutError))
+                retryable = isinstance(error, exc.UnreachableError)
                 if attempt + 1 < attempts and retryable:
                     time.sleep(self.backoff * (2**attempt))
                     continue
@@ -249,8 +303,13 @@ class Transport:
             lines.append(f"{name}: {value}")
         if body is not None:
             lines.append(f"Content-Length: {len(body)}")
+        try:
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        except UnicodeEncodeError:
+            raise exc.LocalProtocolError("the user name or a header holds characters HTTP headers cannot carry "
+                                         "(AMT user names are ASCII)", host=self.host) from None
         # Head and body in one write: one segment, one wake-up of the device, no Nagle stall.
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+        return head + (body or b"")
 
     def _exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> HTTPReply:
         """One request and its reply on the kept-alive connection, errors mapped.
@@ -264,8 +323,10 @@ class Transport:
         try:
             sock, _ = self._socket_for_request()
             connecting = False
+            sock.settimeout(self.timeout.read)  # the last reply's deadline may have shortened it
             sock.sendall(request)
-            response = http.client.HTTPResponse(sock, method=method)
+            reader = _DeadlineReader(sock, time.monotonic() + self.timeout.read, self.host)
+            response = http.client.HTTPResponse(_ReplySource(reader), method=method)  # type: ignore[arg-type]
             response.begin()
             data = response.read()
         except exc.AMTError:

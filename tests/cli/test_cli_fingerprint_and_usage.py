@@ -42,3 +42,22 @@ def test_an_unknown_power_action_is_a_usage_error(amt_device) -> None:
                     password=amt_device.password)
     assert result.returncode == 2
     assert "valid:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_negative_timeout_is_refused_as_usage(amt_device) -> None:
+    result = amtkit("identify", amt_device.host, "--port", str(amt_device.port), "--timeout", "-1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_non_ascii_digit_action_is_a_usage_error_not_a_traceback(amt_device) -> None:
+    result = amtkit("power", "request", amt_device.host, "\u00b2", "--port", str(amt_device.port),
+                    password=amt_device.password)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_ca_file_that_is_not_pem_is_a_tls_error_line(amt_device, tmp_path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("nope\n")
+    result = amtkit("identify", amt_device.host, "--port", str(amt_device.tls_port), "--ca-file", str(not_pem))
+    assert result.returncode == EXIT_CODES["tls"] and "Traceback" not in result.stderr
+    assert "CA file" in result.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -188,3 +189,66 @@ def test_method_calls_are_never_retried_blindly(amt_device, connect) -> None:
     with pytest.raises(exc.UnreachableError):
         client.power.request(PowerAction.NMI, check_offered=False)
     assert amt_device.control.power_history() == []
+
+
+def _dribble(conn: socket.socket) -> None:
+    """Answer a status line, then one byte every 0.2 s for ever: each read succeeds, the reply never ends."""
+    conn.recv(65536)
+    try:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(100):
+            conn.sendall(b"1\r\nx\r\n")
+            time.sleep(0.2)
+    except OSError:
+        pass
+
+
+def test_the_read_timeout_bounds_the_whole_reply_not_each_read(amt_device, connect, tcp_server) -> None:
+    client = connect(amt_device, port=tcp_server(_dribble), retries=0, timeout=0.6)
+    started = time.monotonic()
+    with pytest.raises(exc.ReadTimeoutError):
+        client.get(GENERAL)
+    assert time.monotonic() - started < 5  # a per-read timeout would wait for all 100 bytes (20 s)
+
+
+def test_a_read_timeout_is_not_retried(amt_device, connect, tcp_server) -> None:
+    accepted: list[int] = []
+
+    def count_and_say_nothing(conn: socket.socket) -> None:
+        accepted.append(1)
+        _say_nothing(conn)
+
+    with pytest.raises(exc.ReadTimeoutError):
+        connect(amt_device, port=tcp_server(count_and_say_nothing), retries=2, timeout=0.3).get(GENERAL)
+    assert len(accepted) == 1
+
+
+def test_a_user_name_http_cannot_carry_is_a_local_error(amt_device) -> None:
+    import amtkit
+
+    with amtkit.Client(amt_device.host, port=amt_device.port, username="用户", password="x") as client:
+        with pytest.raises(exc.LocalProtocolError, match="user name"):
+            client.get(GENERAL)  # first contact goes unsigned; the signed retry cannot be encoded
+
+
+def test_an_unknown_class_prefix_is_a_usage_error(amt_device, connect) -> None:
+    with pytest.raises(exc.UsageError, match="Foo_Bar"):
+        connect(amt_device).get("Foo_Bar")
+
+
+def test_an_unreadable_ca_file_is_a_tls_configuration_error(amt_device, tmp_path) -> None:
+    import amtkit
+
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("this is not a certificate\n")
+    with pytest.raises(exc.TLSError) as caught:
+        amtkit.Client(amt_device.host, port=amt_device.tls_port, tls=amtkit.TLSConfig(ca_file=str(not_pem)),
+                      password="x")
+    assert caught.value.reason == "configuration"
+
+
+def test_a_non_positive_timeout_is_a_usage_error(amt_device) -> None:
+    import amtkit
+
+    with pytest.raises(exc.UsageError, match="positive"):
+        amtkit.Client(amt_device.host, port=amt_device.port, timeout=-1)

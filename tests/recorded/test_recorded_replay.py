@@ -234,3 +234,12 @@ def test_identify_against_a_web_server_raises_not_detected(httpserver) -> None:
     serve(httpserver, NOT_AMT["web page"])
     with client_for(httpserver) as client, pytest.raises(exc.NotDetectedError):
         client.identify()
+
+
+def test_identify_answered_401_without_credentials_is_an_authentication_error(httpserver) -> None:
+    # Authored here (no corpus needed): a device configured to want credentials even for Identify.
+    challenge = 'Digest realm="Digest:00000000000000000000000000000000", nonce="abc",stale="false",qop="auth"'
+    serve(httpserver, Response(b"", status=401, headers={"WWW-Authenticate": challenge,
+                                                         "Server": "Intel(R) Active Management Technology 16.1.25"}))
+    with pytest.raises(exc.AuthenticationError, match="even for Identify"):
+        client_for(httpserver, password=None).identify()

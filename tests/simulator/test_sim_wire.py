@@ -45,6 +45,13 @@ def fault_of(reply) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     return values[-1].rsplit(":", 1)[-1], "".join(detail.itertext()) if detail is not None else ""
 
 
+def body_of(envelope: bytes) -> str:
+    """The XML inside ``<s:Body>`` of a built request, to send it again with other headers."""
+    body = etree.fromstring(envelope).find(f"{{{names.SOAP_ENV}}}Body")
+    assert body is not None
+    return "".join(etree.tostring(child).decode() for child in body)
+
+
 # --- the 401 ---------------------------------------------------------------------------------------
 
 
@@ -202,6 +209,32 @@ def test_a_released_enumeration_context_is_gone(session) -> None:
         f".//{{{names.WSEN}}}EnumerationContext")
     assert session.post(wr.build_release(uri, context)).status == 200
     assert fault_of(session.post(wr.build_pull(uri, context)))[0] == "InvalidEnumerationContext"
+
+
+def test_a_pull_without_resource_uri_is_served_from_its_enumeration_context(session) -> None:
+    uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
+    context = etree.fromstring(session.post(wr.build_enumerate(uri)).body).findtext(
+        f".//{{{names.WSEN}}}EnumerationContext")
+    reply = session.post(wr.build_request(names.Action.PULL, None, body_of(wr.build_pull(uri, context, 100))))
+    assert reply.status == 200
+    root = etree.fromstring(reply.body)
+    assert root.findtext(f".//{{{names.WSMAN}}}ResourceURI") == uri
+    assert root.findall(f".//{{{uri}}}VersionString")
+
+
+def test_a_release_without_resource_uri_releases_its_enumeration_context(session) -> None:
+    uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
+    context = etree.fromstring(session.post(wr.build_enumerate(uri)).body).findtext(
+        f".//{{{names.WSEN}}}EnumerationContext")
+    reply = session.post(wr.build_request(names.Action.RELEASE, None, body_of(wr.build_release(uri, context))))
+    assert reply.status == 200
+    assert fault_of(session.post(wr.build_pull(uri, context)))[0] == "InvalidEnumerationContext"
+
+
+def test_a_pull_without_resource_uri_on_an_unknown_context_is_invalid_enumeration_context(session) -> None:
+    pull = wr.build_pull(names.resource_uri(names.Cls.CIM_SoftwareIdentity), "DEAD0000-0000-0000-0000-000000000000")
+    reply = session.post(wr.build_request(names.Action.PULL, None, body_of(pull)))
+    assert fault_of(reply)[0] == "InvalidEnumerationContext"
 
 
 def test_a_put_without_an_object_is_invalid_representation(session) -> None:

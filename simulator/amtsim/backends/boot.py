@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from amtkit.boot import READ_ONLY_SETTINGS, BootSource, BootTarget, IDERBootDevice
+from amtkit.boot import READ_ONLY_SETTINGS, BootConfigRole, BootSource, BootTarget, IDERBootDevice
 from amtkit.codes import PowerAction, ReturnValue
 from amtkit.redirection.messages import Device
 from amtkit.wsman import names
@@ -211,7 +211,7 @@ class BootBackend:
 
     def set_role(self, role: int) -> int:
         """``SetBootConfigRole``: AMT's one configuration can only be made the next one."""
-        if role not in (1, 2):
+        if role not in (BootConfigRole.IS_NEXT, BootConfigRole.IS_NEXT_SINGLE_USE):
             return int(ReturnValue.NOT_SUPPORTED)
         self.role_is_next = True
         return int(ReturnValue.COMPLETED)

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from amtkit.codes import EnabledState
 from amtkit.redirection.service import RedirectionState
 
 if TYPE_CHECKING:
@@ -40,10 +41,10 @@ REDIRECTION_KEY = "redirection"
 
 GIB = 1 << 30
 
-# CIM_KVMRedirectionSAP.EnabledState: 2 enabled with a session, 3 disabled, 6 enabled but offline.
-KVM_SESSION = 2
-KVM_DISABLED = 3
-KVM_ENABLED_OFFLINE = 6
+# CIM_KVMRedirectionSAP.EnabledState: enabled with a session, disabled, enabled but offline (no session).
+KVM_SESSION = EnabledState.ENABLED
+KVM_DISABLED = EnabledState.DISABLED
+KVM_ENABLED_OFFLINE = EnabledState.ENABLED_BUT_OFFLINE
 
 
 @dataclass
@@ -173,8 +174,8 @@ class RedirectionBackend:
         self.ider_enabled, self.sol_enabled = state.ider, state.sol
 
     @property
-    def kvm_state(self) -> int:
-        """``CIM_KVMRedirectionSAP.EnabledState``: 2 in session, 6 enabled and idle, 3 disabled."""
+    def kvm_state(self) -> EnabledState:
+        """``CIM_KVMRedirectionSAP.EnabledState``: enabled in session, enabled but offline when idle, disabled."""
         if not self.kvm_enabled:
             return KVM_DISABLED
         return KVM_SESSION if self.kvm_session else KVM_ENABLED_OFFLINE

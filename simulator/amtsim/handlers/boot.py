@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from amtkit.boot import BootSource
-from amtkit.codes import ReturnValue
+from amtkit.codes import EnabledState, RequestedState, ReturnValue
 from amtkit.wsman import names
 from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, EndpointReference, Selector, Value
@@ -95,8 +95,9 @@ class BootService(ClassHandler):
 
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
         return [CimInstance(self.class_name, {
-            "CreationClassName": self.class_name, "ElementName": names.BOOT_SERVICE_NAME, "EnabledState": 2,
-            "Name": names.BOOT_SERVICE_NAME, "OperationalStatus": [0], "RequestedState": 12,
+            "CreationClassName": self.class_name, "ElementName": names.BOOT_SERVICE_NAME,
+            "EnabledState": int(EnabledState.ENABLED), "Name": names.BOOT_SERVICE_NAME, "OperationalStatus": [0],
+            "RequestedState": int(RequestedState.NOT_APPLICABLE),
             **names.AMT_SYSTEM_SELECTORS,
         })]
 

@@ -120,7 +120,7 @@ class SystemDefensePolicy(ClassHandler):
             return int(PTStatus.INVALID_PARAMETER), {}
         reset = str(params.get("ResetOnRead", "false")).strip().lower() in ("true", "1")
         defense_of(device).update_statistics(_handle(selectors), port, reset)
-        return 0, {}
+        return int(PTStatus.SUCCESS), {}
 
     def set_timeout(self, device: SimulatedDevice, selectors: Mapping[str, Selector],
                     params: dict[str, Value]) -> tuple[int, dict[str, Value]]:
@@ -129,11 +129,12 @@ class SystemDefensePolicy(ClassHandler):
         except ValueError:
             return int(PTStatus.INVALID_PARAMETER), {}
         defense_of(device).set_timeout(_handle(selectors) if selectors else None, minutes)
-        return 0, {}
+        return int(PTStatus.SUCCESS), {}
 
     def get_timeout(self, device: SimulatedDevice, selectors: Mapping[str, Selector],
                     params: dict[str, Value]) -> tuple[int, dict[str, Value]]:
-        return 0, {"Timeout": defense_of(device).get_timeout(_handle(selectors) if selectors else None)}
+        timeout = defense_of(device).get_timeout(_handle(selectors) if selectors else None)
+        return int(PTStatus.SUCCESS), {"Timeout": timeout}
 
 
 class NetworkPortSystemDefensePolicy(ClassHandler):

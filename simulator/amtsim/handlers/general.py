@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from amtkit.codes import EnabledState, PowerState, RequestedState
 from amtkit.wsman import names
 from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, Value
@@ -73,9 +74,11 @@ class SetupAndConfigurationService(ClassHandler):
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
         g = device.general
         return [CimInstance(self.class_name, {
-            "CreationClassName": self.class_name, "ElementName": names.SETUP_SERVICE_NAME, "EnabledState": 5,
+            "CreationClassName": self.class_name, "ElementName": names.SETUP_SERVICE_NAME,
+            "EnabledState": int(EnabledState.NOT_APPLICABLE),
             "Name": names.SETUP_SERVICE_NAME, "PasswordModel": 1, "ProvisioningMode": int(g.control_mode),
-            "ProvisioningServerOTP": "", "ProvisioningState": int(g.provisioning_state), "RequestedState": 12,
+            "ProvisioningServerOTP": "", "ProvisioningState": int(g.provisioning_state),
+            "RequestedState": int(RequestedState.NOT_APPLICABLE),
             **names.AMT_SYSTEM_SELECTORS, "ZeroTouchConfigurationEnabled": True,
         })]
 
@@ -86,17 +89,18 @@ class ComputerSystem(ClassHandler):
     class_name = Cls.CIM_ComputerSystem
 
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
-        host_state = 2 if device.power.reported_state == 2 else 3
+        host_on = device.power.reported_state == PowerState.ON
+        host_state = EnabledState.ENABLED if host_on else EnabledState.DISABLED
         return [
             CimInstance(self.class_name, {
-                "CreationClassName": self.class_name, "Dedicated": [32], "ElementName": "Managed System",
-                "EnabledState": host_state, "Name": "ManagedSystem", "NameFormat": "Other",
-                "OperationalStatus": [0], "RequestedState": 0,
+                **names.MANAGED_SYSTEM_SELECTORS, "Dedicated": [32], "ElementName": "Managed System",
+                "EnabledState": int(host_state), "NameFormat": "Other", "OperationalStatus": [0],
+                "RequestedState": int(RequestedState.UNKNOWN),
             }),
             CimInstance(self.class_name, {
-                "CreationClassName": self.class_name, "Dedicated": [14], "ElementName": "Intel(r) AMT Subsystem",
-                "EnabledState": 2, "Name": "Intel(r) AMT", "NameFormat": "Other", "OperationalStatus": [0],
-                "RequestedState": 0,
+                **names.AMT_SUBSYSTEM_SELECTORS, "Dedicated": [14], "ElementName": "Intel(r) AMT Subsystem",
+                "EnabledState": int(EnabledState.ENABLED), "NameFormat": "Other", "OperationalStatus": [0],
+                "RequestedState": int(RequestedState.UNKNOWN),
             }),
         ]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from amtkit.codes import EnabledState, RequestedState
 from amtkit.wsman import names
 from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, EndpointReference, Value
@@ -36,8 +37,9 @@ __all__ = [
     "RedirectionService",
 ]
 
-MANAGED_SYSTEM = {"SystemCreationClassName": Cls.CIM_ComputerSystem, "SystemName": "ManagedSystem"}
-CHASSIS_TAG = "CIM_Chassis"
+MANAGED_SYSTEM = {"SystemCreationClassName": names.MANAGED_SYSTEM_SELECTORS["CreationClassName"],
+                  "SystemName": names.MANAGED_SYSTEM_SELECTORS["Name"]}
+CHASSIS_TAG = Cls.CIM_Chassis  # AMT tags its one chassis with the class name
 CHASSIS_PACKAGE_DESKTOP = 3
 ETHERNET_PORT_SETTINGS_ID = "Intel(r) AMT Ethernet Port Settings 0"
 KVM_SAP_NAME = "KVM Redirection Service Access Point"
@@ -91,10 +93,11 @@ class Processor(ClassHandler):
         return [
             CimInstance(self.class_name, {
                 "CPUStatus": 1, "CreationClassName": self.class_name, "CurrentClockSpeed": cpu.current_mhz,
-                "DeviceID": cpu.device_id, "ElementName": "Managed System CPU", "EnabledState": 2,
-                "ExternalBusClockSpeed": 100, "Family": cpu.family, "HealthState": 0,
-                "MaxClockSpeed": cpu.max_mhz, "OperationalStatus": [0], "OtherFamilyDescription": "",
-                "RequestedState": 12, "Role": "Central", "Stepping": cpu.stepping, **MANAGED_SYSTEM,
+                "DeviceID": cpu.device_id, "ElementName": "Managed System CPU",
+                "EnabledState": int(EnabledState.ENABLED), "ExternalBusClockSpeed": 100, "Family": cpu.family,
+                "HealthState": 0, "MaxClockSpeed": cpu.max_mhz, "OperationalStatus": [0],
+                "OtherFamilyDescription": "", "RequestedState": int(RequestedState.NOT_APPLICABLE),
+                "Role": "Central", "Stepping": cpu.stepping, **MANAGED_SYSTEM,
                 "UpgradeMethod": 52,
             })
             for cpu in inventory_of(device).processors
@@ -160,9 +163,10 @@ class KVMRedirectionSAP(ClassHandler):
         state = redirection_of(device)
         if not state.kvm_supported:
             return []
+        requested = RequestedState.ENABLED if state.kvm_enabled else RequestedState.DISABLED
         return [CimInstance(self.class_name, {
-            "CreationClassName": self.class_name, "ElementName": KVM_SAP_NAME, "EnabledState": state.kvm_state,
-            "KVMProtocol": KVM_PROTOCOL_RFB, "Name": KVM_SAP_NAME, "RequestedState": 2 if state.kvm_enabled else 3,
+            "CreationClassName": self.class_name, "ElementName": KVM_SAP_NAME, "EnabledState": int(state.kvm_state),
+            "KVMProtocol": KVM_PROTOCOL_RFB, "Name": KVM_SAP_NAME, "RequestedState": int(requested),
             **MANAGED_SYSTEM,
         })]
 

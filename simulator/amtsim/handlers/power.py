@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from amtkit.codes import ReturnValue
+from amtkit.codes import EnabledState, RequestedState, ReturnValue
 from amtkit.wsman import names
 from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, EndpointReference, Selector, Value
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 POWER_SERVICE = EndpointReference(names.resource_uri(Cls.CIM_PowerManagementService), names.POWER_SERVICE_SELECTORS)
 MANAGED_SYSTEM = EndpointReference(names.resource_uri(Cls.CIM_ComputerSystem), names.MANAGED_SYSTEM_SELECTORS)
+MANAGED_SYSTEM_NAME = names.MANAGED_SYSTEM_SELECTORS["Name"]
 
 
 class AssociatedPowerManagementService(ClassHandler):
@@ -38,8 +39,8 @@ class PowerManagementService(ClassHandler):
 
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
         return [CimInstance(self.class_name, {
-            **names.POWER_SERVICE_SELECTORS, "ElementName": "Intel(r) AMT Power Management Service",
-            "EnabledState": 5, "RequestedState": 12,
+            **names.POWER_SERVICE_SELECTORS, "ElementName": names.POWER_SERVICE_SELECTORS["Name"],
+            "EnabledState": int(EnabledState.NOT_APPLICABLE), "RequestedState": int(RequestedState.NOT_APPLICABLE),
         })]
 
     def request_power_state_change(self, device: SimulatedDevice, selectors: Mapping[str, Selector],
@@ -50,7 +51,8 @@ class PowerManagementService(ClassHandler):
         except ValueError:
             return int(ReturnValue.INVALID_PARAMETER), {}
         element = params.get("ManagedElement")
-        if isinstance(element, EndpointReference) and element.selectors.get("Name") not in (None, "ManagedSystem"):
+        target = element.selectors.get("Name") if isinstance(element, EndpointReference) else None
+        if target not in (None, MANAGED_SYSTEM_NAME):
             return int(ReturnValue.INVALID_PARAMETER), {}
         return device.power.request(code), {}
 

@@ -61,14 +61,16 @@ def connection_options(command: F) -> F:
     options = [
         click.option("--user", "-u", "username", envvar=USER_ENV, default="admin", show_default=True,
                      help=f"Digest user (or {USER_ENV}). The password comes from {PASSWORD_ENV} or a prompt."),
-        click.option("--port", type=int, default=None, help="WS-Man port [16992, or 16993 with --tls]."),
+        click.option("--port", type=click.IntRange(1, 65535), default=None,
+                     help="WS-Man port [16992, or 16993 with --tls]."),
         click.option("--tls", is_flag=True, help="Use TLS (port 16993); the certificate is verified."),
         click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to verify TLS with."),
         click.option("--pin-sha256", help="Trust exactly the certificate with this SHA-256 fingerprint."),
         click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate (not recommended)."),
         click.option("--client-cert", type=click.Path(exists=True, dir_okay=False),
                      help="PEM with client certificate and key for mutual TLS."),
-        click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for answers."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+                     help="Seconds to wait for each answer."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text."),
     ]
     for option in reversed(options):
@@ -173,5 +175,10 @@ def handle_errors(command: F) -> F:
         except KeyboardInterrupt:
             click.echo("amtkit: interrupted", err=True)
             sys.exit(130)
+        except Exception as error:  # the backstop: a bug in amtkit still ends in one line, not a traceback
+            if os.environ.get("AMTKIT_DEBUG"):
+                raise
+            message = f"internal error: {type(error).__name__}: {error} (please report; AMTKIT_DEBUG=1 shows details)"
+            sys.exit(report_error(exc.AMTError(message), as_json))
 
     return wrapper  # type: ignore[return-value]

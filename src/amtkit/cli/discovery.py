@@ -54,7 +54,7 @@ def _probe_port_options(command: Any) -> Any:
 @click.command("discover")
 @click.argument("targets", nargs=-1, required=True)
 @_probe_port_options
-@click.option("--timeout", type=float, default=1.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Seconds to wait for a pong or a TCP connection (reads get twice as long).")
 @click.option("--concurrency", type=int, default=256, show_default=True, help="Hosts probed over TCP at once.")
 @click.option("--no-rmcp", is_flag=True, help="Do not send RMCP presence pings.")

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from ..codes import PowerAction, PowerState
+from ..wsman import names
 from .boot import boot_command, ider_group
 from .common import connection_options, emit, handle_errors, make_connection, open_client, profile_options
 from .defense import defense
@@ -119,14 +120,17 @@ def power_request(host: str, action: str, no_check: bool, as_json: bool, profile
     """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch)."""
     conn = make_connection(as_json=as_json, **options)
     with open_client(conn, host, profiles_file, profile_name) as client:
-        client.power.request(int(action) if action.isdigit() else action, check_offered=not no_check)
+        client.power.request(int(action) if action.isascii() and action.isdigit() else action,
+                             check_offered=not no_check)
     emit({"ok": True, "host": host, "action": action}, as_json, lambda d: f"{host}: {action} requested")
 
 
 @main.command()
 @click.argument("host")
-@click.option("--port", type=int, default=16993, show_default=True, help="The TLS port.")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
+@click.option("--port", type=click.IntRange(1, 65535), default=names.PORT_TLS, show_default=True,
+              help="The TLS port.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds to wait.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @handle_errors
 def fingerprint(host: str, port: int, timeout: float, as_json: bool) -> None:

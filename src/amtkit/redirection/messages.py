@@ -46,6 +46,7 @@ from typing import ClassVar, TypeVar
 
 from amtkit.exceptions import LocalProtocolError, RemoteProtocolError
 from amtkit.http.digest import Credentials, compute_response
+from amtkit.wsman import names
 
 __all__ = [
     "REDIRECTION_PORT",
@@ -111,9 +112,9 @@ __all__ = [
     "message_class",
 ]
 
-REDIRECTION_PORT = 16994
+REDIRECTION_PORT = names.PORT_REDIRECTION
 """Redirection over plain TCP."""
-REDIRECTION_TLS_PORT = 16995
+REDIRECTION_TLS_PORT = names.PORT_REDIRECTION_TLS
 """Redirection over TLS."""
 REDIRECTION_AUTH_URI = "/RedirectionService"
 """The digest URI every known console uses for redirection authentication."""

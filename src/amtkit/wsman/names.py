@@ -68,8 +68,6 @@ class Action:
     ENUMERATE: Final = WSEN + "/Enumerate"
     PULL: Final = WSEN + "/Pull"
     RELEASE: Final = WSEN + "/Release"
-    SUBSCRIBE: Final = WSEVT + "/Subscribe"
-    UNSUBSCRIBE: Final = WSEVT + "/Unsubscribe"
 
     FAULT_WSA: Final = WSA + "/fault"
     FAULT_WSMAN: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import names
+from .faults import FAULTS
 from .values import CimInstance, EndpointReference, Selector, Value, parse_epr, parse_selector_set
 from .xmlsafe import escape, parse_xml
 from .xmlwrite import epr_xml, needs_common_namespace, properties_xml, selector_set_xml
@@ -249,7 +250,7 @@ class Request:
         from .values import parse_instance
 
         if self.body is None:
-            raise RequestError("InvalidRepresentation", "the request has no object in its body")
+            raise RequestError(FAULTS.INVALID_REPRESENTATION.subcode, "the request has no object in its body")
         return parse_instance(self.body)
 
     def method_params(self) -> dict[str, Value]:
@@ -294,7 +295,7 @@ class Request:
             for child in self.body:
                 if _local(child.tag) == "EnumerationContext":
                     return (child.text or "").strip()
-        raise RequestError("InvalidEnumerationContext", "no EnumerationContext in the request")
+        raise RequestError(FAULTS.INVALID_ENUMERATION_CONTEXT.subcode, "no EnumerationContext in the request")
 
     def pull_max_elements(self) -> int:
         if self.body is not None:
@@ -308,7 +309,7 @@ def _int_or_fault(text: str | None, what: str) -> int:
     try:
         return int((text or "").strip())
     except ValueError:
-        raise RequestError("SchemaValidationError", f"{what} is not an integer") from None
+        raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, f"{what} is not an integer") from None
 
 
 def _local(tag: object) -> str:
@@ -336,7 +337,7 @@ def parse_request(data: bytes) -> Request:
     :class:`~amtkit.wsman.xmlsafe.XMLInputError` for bytes that are not acceptable XML."""
     root = parse_xml(data)
     if root.tag != f"{{{names.SOAP_ENV}}}Envelope":
-        raise RequestError("SchemaValidationError", "the document is not a SOAP 1.2 envelope")
+        raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, "the document is not a SOAP 1.2 envelope")
     header = body = None
     for child in root:
         if child.tag == f"{{{names.SOAP_ENV}}}Header":
@@ -344,7 +345,7 @@ def parse_request(data: bytes) -> Request:
         elif child.tag == f"{{{names.SOAP_ENV}}}Body":
             body = child
     if body is None:
-        raise RequestError("SchemaValidationError", "the envelope has no Body")
+        raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, "the envelope has no Body")
     payload = next((c for c in body if isinstance(c.tag, str)), None)
     if payload is not None and payload.tag == f"{{{names.WSMID}}}Identify":
         return Request(action="Identify", resource_uri=None, message_id="", is_identify=True, body=payload)
@@ -370,7 +371,8 @@ def parse_request(data: bytes) -> Request:
             try:
                 request.operation_timeout = parse_duration(text)
             except ValueError:
-                raise RequestError("InvalidMessageInformationHeader", f"bad OperationTimeout {text!r}") from None
+                raise RequestError(FAULTS.INVALID_MESSAGE_INFORMATION_HEADER.subcode,
+                                   f"bad OperationTimeout {text!r}") from None
         elif key == (names.WSMAN, "MaxEnvelopeSize"):
             request.max_envelope_size = _int_or_fault(text, "MaxEnvelopeSize")
         elif key == (names.WSMAN, "OptionSet") and _must_understand(element):
@@ -378,7 +380,8 @@ def parse_request(data: bytes) -> Request:
         elif key not in _KNOWN_HEADERS and _must_understand(element):
             request.must_understand_unknown.append(qname.localname)
     if not request.action:
-        raise RequestError("InvalidMessageInformationHeader", "the request has no wsa:Action header")
+        raise RequestError(FAULTS.INVALID_MESSAGE_INFORMATION_HEADER.subcode,
+                           "the request has no wsa:Action header")
     return request
 
 
