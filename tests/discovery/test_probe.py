@@ -107,6 +107,9 @@ async def lab(
         socket.SOCK_STREAM
     )
     pongs = {d.address: d.pong for d in devices}
+    # Generous TCP timeouts: a loaded CI machine must not turn a slow answer into a wrong classification
+    # (loopback refuses closed ports at once, so nothing here waits for them).
+    settings = {"connect_timeout": 5.0, "read_timeout": 10.0, **settings}
     result = Lab(ProbeSettings(rmcp_port=rmcp_port, http_port=http_port, https_port=https_port, **settings))  # type: ignore[arg-type]
 
     def lookup(ip: str) -> PongInfo | None:
