@@ -193,23 +193,40 @@ def wire() -> WireCorpus:
 
 
 @pytest.fixture
-def make_device(amt_simulator):  # type: ignore[no-untyped-def]
+def new_device(amt_simulator):  # type: ignore[no-untyped-def]
+    """Factory of bare simulated devices on 127.0.0.1: free HTTP port, no TLS, instant power changes
+    unless the test says otherwise; removed after the test."""
+    from amtsim import DeviceConfig, Timing
+
+    created = []
+
+    def make(**config: object):  # type: ignore[no-untyped-def]
+        settings: dict[str, object] = {"http_port": 0, "tls_port": None,
+                                       "timing": Timing(power_transition=0, power_off_phase=0), **config}
+        device = amt_simulator.add_device(DeviceConfig(**settings))  # type: ignore[arg-type]
+        created.append(device)
+        return device
+
+    yield make
+    for device in created:
+        amt_simulator.remove_device(device)
+
+
+@pytest.fixture
+def make_device(amt_simulator, new_device):  # type: ignore[no-untyped-def]
     """Factory: ``make_device(timing=Timing(...), sleep_supported=False, tls=True, ...)``.
 
     Power changes are instant unless ``timing`` says otherwise; no TLS listener unless ``tls``.
     """
     from amtkit.pytest_plugin import AMTDeviceInfo
-    from amtsim import DeviceConfig, Timing
     from amtsim.control import DeviceControl
 
-    created = []
-
-    def make(*, timing: Timing | None = None, tls: bool = False, **config: object) -> AMTDeviceInfo:
-        settings: dict[str, object] = {"http_port": 0, "tls_port": 0 if tls else None,
-                                       "timing": timing or Timing(power_transition=0, power_off_phase=0), **config}
-        device_config = DeviceConfig(**settings)  # type: ignore[arg-type]
-        device = amt_simulator.add_device(device_config)
-        created.append(device)
+    def make(*, timing: object = None, tls: bool = False, **config: object) -> AMTDeviceInfo:
+        extra: dict[str, object] = {"tls_port": 0} if tls else {}
+        if timing is not None:
+            extra["timing"] = timing
+        device = new_device(**extra, **config)
+        device_config = device.config
         return AMTDeviceInfo(
             host=device_config.address, port=device_config.http_port, tls_port=device_config.tls_port,
             username=device_config.username, password=device_config.password,
@@ -217,9 +234,7 @@ def make_device(amt_simulator):  # type: ignore[no-untyped-def]
             control=DeviceControl(device),
         )
 
-    yield make
-    for device in created:
-        amt_simulator.remove_device(device)
+    return make
 
 
 @pytest.fixture

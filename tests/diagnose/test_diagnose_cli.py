@@ -7,31 +7,14 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from amtkit.codes import ControlMode
 from amtkit.exceptions import EXIT_CODES
-from amtsim import DeviceConfig, SimulatedDevice, Simulator, Timing
+from amtsim import SimulatedDevice
 
 NewDevice = Callable[..., SimulatedDevice]
-
-
-@pytest.fixture
-def new_device(amt_simulator: Simulator) -> Iterator[NewDevice]:
-    """Devices on 127.0.0.1 with free ports (plain HTTP, instant power changes), removed after the test."""
-    made: list[SimulatedDevice] = []
-
-    def make(**config: object) -> SimulatedDevice:
-        device = amt_simulator.add_device(DeviceConfig(http_port=0, tls_port=None, timing=Timing(0, 0), **config))  # type: ignore[arg-type]
-        made.append(device)
-        return device
-
-    yield make
-    for device in made:
-        amt_simulator.remove_device(device)
 
 
 def free_udp_port() -> int:

@@ -13,7 +13,7 @@ from amtkit.codes import ControlMode, ProvisioningState
 from amtkit.exceptions import AuthenticationError
 from amtkit.inventory import INVENTORY_CLASSES, FeatureState, Inventory
 from amtkit.wsman.names import Cls
-from amtsim import DeviceConfig, SimulatedDevice, Simulator, Timing
+from amtsim import SimulatedDevice
 from amtsim.backends.inventory import inventory_of, redirection_of
 from amtsim.control import DeviceControl
 
@@ -30,21 +30,6 @@ SCENARIO = {
 
 NewDevice = Callable[..., SimulatedDevice]
 ClientFor = Callable[[SimulatedDevice], Client]
-
-
-@pytest.fixture
-def new_device(amt_simulator: Simulator) -> Iterator[NewDevice]:
-    """Devices on 127.0.0.1 with free ports (plain HTTP), removed after the test."""
-    made: list[SimulatedDevice] = []
-
-    def make(**config: object) -> SimulatedDevice:
-        device = amt_simulator.add_device(DeviceConfig(http_port=0, tls_port=None, timing=Timing(0, 0), **config))  # type: ignore[arg-type]
-        made.append(device)
-        return device
-
-    yield make
-    for device in made:
-        amt_simulator.remove_device(device)
 
 
 @pytest.fixture
