@@ -23,13 +23,13 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from typing import IO
 
-from .framework import ROOT, Placement, Row, Settings, Target, cpu_seconds, format_table, pinned
+from .framework import Placement, Row, Settings, Target, cpu_seconds, format_table, pinned
+from .simproc import ChildProcess
 
 NETWORK = "127.100.0.0/22"
 DEVICES = 500
@@ -91,7 +91,7 @@ def _serve(count: int, ports: dict[str, int], cpu: int | None, out: IO[str]) -> 
                 break
 
 
-class FleetProcess:
+class FleetProcess(ChildProcess):
     """The parent's handle on the child simulator serving the fleet."""
 
     def __init__(self, count: int, cpu: int | None) -> None:
@@ -100,37 +100,8 @@ class FleetProcess:
         command = [sys.executable, "-m", "bench.discovery", "--serve", str(count), "--ports", json.dumps(self.ports)]
         if cpu is not None:
             command += ["--cpu", str(cpu)]
-        self._process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         text=True, bufsize=1)
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()
-        if not line:
-            code = self._process.wait(timeout=START_TIMEOUT_SECONDS)
-            raise RuntimeError(f"the fleet simulator exited (status {code}) before it was ready")
-        self.devices = int(json.loads(line)["devices"])
-
-    def close(self) -> None:
-        if self._process.poll() is None:
-            try:
-                assert self._process.stdin is not None
-                self._process.stdin.write("quit\n")
-                self._process.stdin.flush()
-            except (BrokenPipeError, OSError):
-                pass
-            try:
-                self._process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        for stream in (self._process.stdin, self._process.stdout):
-            if stream is not None:
-                stream.close()
-
-    def __enter__(self) -> FleetProcess:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().__init__(command, start_timeout=START_TIMEOUT_SECONDS, stop_timeout=30.0)
+        self.devices = int(str(self.ready["devices"]))
 
 
 # -- the parent: discover, check, count --------------------------------------------------------------

@@ -23,7 +23,7 @@ import resource
 import subprocess
 import sys
 from dataclasses import dataclass, fields
-from typing import IO
+from typing import IO, TypeVar
 
 from .framework import ROOT
 
@@ -31,6 +31,7 @@ USERNAME = "admin"
 PASSWORD = "P@ssw0rd"
 ADDRESS = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30.0
+_C = TypeVar("_C", bound="ChildProcess")
 
 
 @dataclass(frozen=True)
@@ -57,28 +58,27 @@ class SimStats:
         return SimStats(**values)
 
 
-class SimProcess:
-    """The parent's handle on the child simulator. Use as a context manager."""
+class ChildProcess:
+    """A bench child (a simulator) spoken to over its standard streams, one line each way.
 
-    def __init__(self, cpu: int | None = None) -> None:
-        command = [sys.executable, "-m", "bench.simproc"]
-        if cpu is not None:
-            command += ["--cpu", str(cpu)]
+    The child prints one JSON line when ready (kept in :attr:`ready`); ``quit`` stops it.
+    """
+
+    def __init__(self, command: list[str], *, start_timeout: float = START_TIMEOUT_SECONDS,
+                 stop_timeout: float = 10.0) -> None:
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
         self._process = subprocess.Popen(
             command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )
-        ready = json.loads(self._line())
-        self.address: str = ready["address"]
-        self.port: int = ready["port"]
-        self.username: str = ready["username"]
-        self.password: str = ready["password"]
         self.pid: int = self._process.pid
+        self.ready: dict[str, object] = json.loads(self._line())
 
     def _line(self) -> str:
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line:
-            code = self._process.wait(timeout=START_TIMEOUT_SECONDS)
+            code = self._process.wait(timeout=self._start_timeout)
             raise RuntimeError(f"the simulator process exited (status {code}) without answering")
         return line
 
@@ -87,18 +87,12 @@ class SimProcess:
         self._process.stdin.write(text + "\n")
         self._process.stdin.flush()
 
-    def stats(self) -> SimStats:
-        self._command("stats")
-        data = json.loads(self._line())
-        # Only the counters this bench reads: the simulator may grow more without breaking it.
-        return SimStats(**{f.name: data[f.name] for f in fields(SimStats)})
-
     def close(self) -> None:
         if self._process.poll() is None:
             with contextlib.suppress(OSError):  # it may already be gone
                 self._command("quit")
             try:
-                self._process.wait(timeout=10)
+                self._process.wait(timeout=self._stop_timeout)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
@@ -106,11 +100,31 @@ class SimProcess:
             if stream is not None:
                 stream.close()
 
-    def __enter__(self) -> SimProcess:
+    def __enter__(self: _C) -> _C:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class SimProcess(ChildProcess):
+    """The parent's handle on the one-device simulator child. Use as a context manager."""
+
+    def __init__(self, cpu: int | None = None) -> None:
+        command = [sys.executable, "-m", "bench.simproc"]
+        if cpu is not None:
+            command += ["--cpu", str(cpu)]
+        super().__init__(command)
+        self.address = str(self.ready["address"])
+        self.port = int(str(self.ready["port"]))
+        self.username = str(self.ready["username"])
+        self.password = str(self.ready["password"])
+
+    def stats(self) -> SimStats:
+        self._command("stats")
+        data = json.loads(self._line())
+        # Only the counters this bench reads: the simulator may grow more without breaking it.
+        return SimStats(**{f.name: data[f.name] for f in fields(SimStats)})
 
 
 # -- the child -----------------------------------------------------------------------------------
