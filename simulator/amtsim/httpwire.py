@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from email.utils import formatdate
 
+from amtkit.wsman import names
+
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 CHUNK_SIZE = 0x500
@@ -176,7 +178,7 @@ def soap_reply(status: int, body: bytes, server: str, *, close: bool = False) ->
     """A WS-Man reply with AMT's header order; faults add ``Connection: close``."""
     head = (
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nDate: {http_date()}\r\nServer: {server}\r\n"
-        "X-Frame-Options: DENY\r\nContent-Type: application/soap+xml; charset=UTF-8\r\n"
+        f"X-Frame-Options: DENY\r\nContent-Type: {names.SOAP_REPLY_CONTENT_TYPE}\r\n"
         "Transfer-Encoding: chunked\r\n" + ("Connection: close\r\n" if close else "") + "\r\n"
     )
     return head.encode("latin-1") + chunked(body)

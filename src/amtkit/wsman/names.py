@@ -157,6 +157,8 @@ SERVER_HEADER_PREFIX: Final = "Intel(R) Active Management Technology"
 #: The WS-Man endpoint path and the content type AMT expects on it.
 WSMAN_PATH: Final = "/wsman"
 SOAP_CONTENT_TYPE: Final = "application/soap+xml;charset=UTF-8"
+#: What AMT itself writes on its replies (with a space; 11.8 wrote application/octet-stream).
+SOAP_REPLY_CONTENT_TYPE: Final = "application/soap+xml; charset=UTF-8"
 
 #: AMT's ports: WS-Man over HTTP/TLS, redirection (SOL/IDE-R/KVM) plain/TLS, RMCP presence ping
 #: (UDP 623) and secure RMCP (UDP 664).
