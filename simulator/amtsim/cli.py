@@ -4,6 +4,7 @@
     amtkit-sim run --devices 20          twenty devices on 127.1.0.1 ... 127.1.0.20
     amtkit-sim run --scenario lab.toml   devices from a scenario file
     amtkit-sim example-scenario          print a commented scenario to start from
+    amtkit-sim fleet-scenario --count N  print a scenario of N devices with a mix of conditions
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import click
 from amtkit.wsman import names
 
 from .config import DeviceConfig, Timing
+from .fleetgen import CONDITIONS, FleetSpec, generate, parse_mix, render
 from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 from .server import Simulator
 from .services import default_rmcp_port
@@ -116,6 +118,42 @@ async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+
+
+def _delay_range(text: str) -> tuple[float, float]:
+    low, _, high = text.removesuffix("ms").partition("-")
+    try:
+        bounds = (float(low) / 1000, float(high or low) / 1000)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: milliseconds, as 20-80 or 50", param_hint="--delay") from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise click.BadParameter(f"{text!r}: want LOW-HIGH with 0 <= LOW <= HIGH", param_hint="--delay")
+    return bounds
+
+
+@main.command("fleet-scenario")
+@click.option("--count", type=click.IntRange(1, 65536), required=True, help="Devices in the fleet.")
+@click.option("--mix", default="", metavar="COND=SHARE,...",
+              help=f"Share of each condition, e.g. hung=5%,no-listener=2% (the rest healthy). Conditions: "
+                   f"{', '.join(CONDITIONS)}.")
+@click.option("--delay", "delay", default="0", show_default=True, metavar="LOW-HIGH",
+              help="Answer delay in milliseconds, drawn per device from the range (e.g. 20-80).")
+@click.option("--first-address", default="127.1.0.1", show_default=True, help="Address of the first device.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same fleet.")
+@click.option("--password", envvar="AMTSIM_PASSWORD", default="P@ssw0rd", show_default=True,
+              help="The fleet's digest password (wrong-password devices have another).")
+def fleet_scenario(count: int, mix: str, delay: str, first_address: str, seed: int, password: str) -> None:
+    """Print a scenario of COUNT devices with the given mix of conditions, each device's truth stated."""
+    try:
+        spec = FleetSpec(count=count, mix=parse_mix(mix), delay=_delay_range(delay), first_address=first_address,
+                         seed=seed, password=password)
+        scenario = generate(spec)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    comment = (f"amtkit-sim fleet-scenario --count {count} --mix '{mix}' --delay {delay} "
+               f"--first-address {first_address} --seed {seed}\n"
+               "Each device states its condition: the truth a console's verdict is compared with.")
+    click.echo(render(scenario, comment), nl=False)
 
 
 @main.command("example-scenario")

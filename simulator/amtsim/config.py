@@ -44,6 +44,15 @@ class Faults:
     """Classes whose intrinsic operations fail with InternalError AMT-STATUS 1."""
     amt_disabled: bool = False
     """AMT switched off in the MEBx: no listeners at all."""
+    hang: bool = False
+    """A hung management engine: connections are accepted, requests are read, nothing is ever answered."""
+    busy: bool = False
+    """AMT busy: authenticated WS-Man requests are refused with InternalError, AMT-STATUS 2 (NOT_READY)."""
+    silent_after_requests: int = 0
+    """A device that comes and goes: after answering this many HTTP requests it stops answering
+    (like ``hang``); 0: never goes silent."""
+    silent_for: float = 0.0
+    """Seconds a silent device stays silent before answering again (then counts anew); 0: for good."""
 
 
 @dataclass
@@ -102,6 +111,11 @@ class DeviceConfig:
     kvm_enabled: bool = True
     ider_enabled: bool = True
     sol_enabled: bool = True
+    condition: str = "healthy"
+    """What this machine is, as the scenario states it (``healthy``, ``hung``, ``no-listener``,
+    ``wrong-password``, ``power-unknown``, ``busy``, ``goes-silent``; see :mod:`amtsim.fleetgen`): the
+    truth a test compares a console's verdict with. Stating a condition also sets the switches
+    that make it so, unless the scenario sets them itself."""
     timing: Timing = field(default_factory=Timing)
     faults: Faults = field(default_factory=Faults)
 

@@ -60,6 +60,9 @@ class DeviceControl:
             self.device.faults.response_delay = 0.0
             self.device.faults.drop_connections = 0
             self.device.faults.internal_error_classes = []
+            self.device.faults.hang = False
+            self.device.faults.busy = False
+            self.device.faults.silent_after_requests = 0
             self.device.sync_faults()
 
     def stats(self) -> dict[str, int]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from amtkit.wsman.responses import EnumItem, amt_message_id
 
 from .backends.accounts import Accounts
+from .backends.availability import Availability
 from .backends.general import GeneralBackend
 from .backends.power import PowerBackend
 from .config import DeviceConfig
@@ -73,6 +74,7 @@ class SimulatedDevice:
             nonce_lifetime=cfg.timing.nonce_lifetime, lockout_threshold=cfg.timing.lockout_threshold,
             lockout_seconds=cfg.timing.lockout_seconds, clock=self.clock,
         )
+        self.availability = Availability(cfg.faults, clock=self.clock)
         self._message_counter = itertools.count(random.randrange(0x1000, 0x100000))
         self._context_counter = itertools.count(random.randrange(0x10, 0xFFFF))
         self.enumerations: OrderedDict[str, EnumerationState] = OrderedDict()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amtkit.codes import PTStatus
 from amtkit.wsman import names
 from amtkit.wsman import responses as wire
 from amtkit.wsman.faults import FAULTS, KIND_BY_SUBCODE, FaultKind
@@ -107,6 +108,8 @@ def _dispatch(device: SimulatedDevice, request: Request) -> Reply:
         raise errors.destination_unreachable("InvalidResourceURI")
     if class_name in device.faults.internal_error_classes:
         raise errors.internal_error(1)
+    if device.faults.busy:
+        raise errors.internal_error(PTStatus.NOT_READY)  # a busy engine
     relates, mid, action = request.message_id, device.next_message_id(), request.action
     uri = names.resource_uri(handler.class_name)
     if action == names.Action.GET:

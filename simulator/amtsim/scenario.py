@@ -22,6 +22,8 @@
     [[device]]                 # one machine
     name = "desk-01"
     address = "127.0.0.2"
+    condition = "healthy"      # or hung, no-listener, wrong-password, power-unknown, busy,
+                               # goes-silent, not-provisioned: the truth, and the switches for it
 
     [fleet]                    # or many machines, one per loopback address
     count = 50
@@ -42,6 +44,7 @@ from typing import Any
 from amtkit.codes import ControlMode, PowerState, ProvisioningState
 
 from .config import DeviceConfig, Faults, Timing
+from .fleetgen import apply_condition
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -120,12 +123,21 @@ def _merge(defaults: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _conditioned(defaults: dict[str, Any], own: dict[str, Any], where: str) -> dict[str, Any]:
+    """A device's values: its condition's settings (:mod:`amtsim.fleetgen`) under its own, over the defaults."""
+    try:
+        return _merge(defaults, apply_condition(own, defaults, where))
+    except ValueError as error:
+        raise ScenarioError(str(error)) from None
+
+
 def parse_scenario(data: dict[str, Any], source: str = "scenario") -> list[DeviceConfig]:
     unknown = sorted(set(data) - {"defaults", "device", "fleet"})
     if unknown:
         raise ScenarioError(f"{source}: unknown section(s) {', '.join(unknown)}")
     defaults = data.get("defaults", {})
-    devices = [_device(_merge(defaults, d), f"{source}: device[{i}]") for i, d in enumerate(data.get("device", []))]
+    devices = [_device(_conditioned(defaults, d, f"{source}: device[{i}]"), f"{source}: device[{i}]")
+               for i, d in enumerate(data.get("device", []))]
     fleet = data.get("fleet")
     if fleet is not None:
         fleet = dict(fleet)
@@ -140,9 +152,9 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> list[Devic
                 raise ScenarioError(f"{source}: fleet address {address} leaves the loopback range")
             own = {"name": f"{prefix}-{index + 1:04d}", "hostname": f"{prefix}-{index + 1:04d}",
                    "address": str(address), **fleet}
-            devices.append(_device(_merge(defaults, own), f"{source}: fleet"))
+            devices.append(_device(_conditioned(defaults, own, f"{source}: fleet"), f"{source}: fleet"))
     if not devices:
-        devices.append(_device(dict(defaults), f"{source}: defaults"))
+        devices.append(_device(_conditioned({}, defaults, f"{source}: defaults"), f"{source}: defaults"))
     return devices
 
 

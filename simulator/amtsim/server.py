@@ -68,6 +68,10 @@ class WSManProtocol(asyncio.Protocol):
             transport.close()
             return
         for request in requests:
+            with self.device.lock:
+                answers = self.device.availability.answers()
+            if not answers:
+                continue  # a hung or silent engine: read, never answered, the connection left open
             reply, close = self.handle(request)
             delay = self.device.faults.response_delay
             if delay > 0:

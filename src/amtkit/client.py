@@ -295,6 +295,8 @@ class Client:
         if response.fault is not None:
             fault = response.fault
             cls = _FAULT_CLASSES.get(fault.subcode, exc.WSManFault)
+            if fault.subcode == "InternalError" and fault.amt_status == PTStatus.NOT_READY:
+                cls = exc.DeviceBusyError
             what = names.class_name_of(resource_uri) if resource_uri else "request"
             detail = f" ({fault.detail})" if fault.detail else ""
             raise cls(f"{what}: {fault.subcode}: {fault.reason}{detail}", code=fault.code, subcode=fault.subcode,

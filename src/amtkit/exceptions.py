@@ -15,7 +15,8 @@
     │   └── RemoteProtocolError   the device sent malformed, hostile or unexpected XML/HTTP
     ├── WSManFault                a SOAP fault: .code .subcode .reason .detail .amt_status
     │   ├── DestinationUnreachableFault
-    │   └── AccessDeniedFault
+    │   ├── AccessDeniedFault
+    │   └── DeviceBusyError       AMT is busy (InternalError, AMT-STATUS NOT_READY): a transient refusal
     ├── AMTReturnError            a method's ReturnValue != 0: .return_value .status (PT_STATUS name)
     │   └── NotProvisionedError   the device is not provisioned (or in the wrong mode)
     ├── FeatureUnavailableError   the device does not offer this (e.g. System Defense in client control mode)
@@ -49,6 +50,7 @@ __all__ = [
     "DefenseLimitError",
     "DefenseMismatchError",
     "DestinationUnreachableFault",
+    "DeviceBusyError",
     "EXIT_CODES",
     "FeatureUnavailableError",
     "LocalProtocolError",
@@ -189,6 +191,14 @@ class AccessDeniedFault(WSManFault):
     default_hint = "the account lacks the realm (permission) this operation needs"
 
 
+class DeviceBusyError(WSManFault):
+    """AMT refused the request because its engine is busy (InternalError with AMT-STATUS 2, NOT_READY);
+    nothing was done, and the same request may succeed a little later."""
+
+    category = "busy"
+    default_hint = "the management engine is busy; retry in a few seconds"
+
+
 class AMTReturnError(AMTError):
     category = "amt-status"
 
@@ -323,5 +333,6 @@ EXIT_CODES: dict[str, int] = {
     "lockout": 14,
     "not-bootable": 15,
     "power-timeout": 16,
+    "busy": 17,
     "cancelled": 130,
 }
