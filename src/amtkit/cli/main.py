@@ -4,7 +4,7 @@ Exit codes (one per error category, see docs/cli.md and amtkit.exceptions.EXIT_C
 1 other error, 2 usage, 3 unreachable/timeout, 4 TLS, 5 AMT not detected, 6 authentication
 failed, 7 not provisioned, 8 WS-Man fault, 9 feature not available, 10 AMT status code,
 11 protocol error, 12 power error, 13 power state unknown, 14 lockout check refused,
-15 image not bootable, 16 power state not reached in time, 130 cancelled.
+15 image not bootable, 16 power state not reached in time, 17 AMT busy, 130 cancelled.
 """
 
 from __future__ import annotations
