@@ -8,7 +8,8 @@ judges the answers the way a BIOS would.
 CD-ROM (El Torito, "bootable CD-ROM format specification" 1.0):
 
 1. TEST UNIT READY until ready (a fresh medium answers UNIT ATTENTION first; the BIOS asks
-   REQUEST SENSE after every CHECK CONDITION, as real ATAPI BIOS code only sees the ERR bit);
+   REQUEST SENSE after every CHECK CONDITION, as real ATAPI BIOS code only sees the ERR bit;
+   the firmware answers that one itself, see :mod:`amtsim.atapi`);
 2. INQUIRY (must be a CD/DVD device) and READ CAPACITY (2048-byte blocks);
 3. sector 16: ISO 9660 primary volume descriptor (volume identifier);
 4. sector 17: boot record volume descriptor ``EL TORITO SPECIFICATION`` -> boot catalog LBA;
@@ -29,13 +30,15 @@ console, which reads its own image to know where the boot image lies.
 Shape (like h11 / httpx auth flows): :meth:`BiosBoot.run` is a generator that yields
 :class:`~amtkit.redirection.messages.IDERCommandWritten` messages and is sent a
 :class:`CommandOutcome` for each; it returns a :class:`BootResult`.  :class:`ReplyAssembler`
-turns the console's reply messages into an outcome, and :func:`run_boot` ties the two to any
-``transact`` callable (in memory for tests, a socket in the simulator).
+turns the console's reply messages into an outcome.  The BIOS talks to the drives the firmware
+emulates: :mod:`amtsim.atapi` answers what the firmware answers itself and forwards the rest
+(its :func:`~amtsim.atapi.run_boot` ties a boot to any ``transact`` callable, in memory for
+tests; the simulator's redirection listener drives it over a socket).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -55,7 +58,6 @@ from amtkit.ider.eltorito import (
 from amtkit.ider.image import CD_BLOCK_SIZE, FLOPPY_BLOCK_SIZE
 from amtkit.ider.scsi import (
     NO_SENSE,
-    PeripheralType,
     Sense,
     SenseKey,
     cdb_inquiry,
@@ -63,7 +65,6 @@ from amtkit.ider.scsi import (
     cdb_read_capacity,
     cdb_request_sense,
     cdb_test_unit_ready,
-    parse_inquiry,
     parse_read_capacity,
     parse_sense,
 )
@@ -94,7 +95,6 @@ __all__ = [
     "parse_boot_catalog",
     "parse_boot_record",
     "parse_primary_volume_descriptor",
-    "run_boot",
 ]
 
 
@@ -319,12 +319,7 @@ class BiosBoot:
         raise _BootFailure(f"the IDE-R {self._name} drive kept reporting UNIT ATTENTION")
 
     def _identify(self) -> _Step[int]:
-        inquiry = parse_inquiry((yield from self._checked(cdb_inquiry(36), "INQUIRY", 36)))
-        wanted = PeripheralType.CD_DVD if self.device is Device.CD else PeripheralType.DIRECT_ACCESS
-        if inquiry.peripheral_type != wanted:
-            raise _BootFailure(
-                f"the IDE-R {self._name} drive reports {PeripheralType.describe(inquiry.peripheral_type)}"
-            )
+        yield from self._checked(cdb_inquiry(36), "INQUIRY", 36)  # the firmware's answer: it emulates the drive
         last_lba, block_size = parse_read_capacity((yield from self._checked(cdb_read_capacity(), "READ CAPACITY", 8)))
         if block_size != self._block_size:
             raise _BootFailure(f"{self._name} block size is {block_size}, expected {self._block_size}")
@@ -414,30 +409,3 @@ class SequentialRead(BiosBoot):
         except _BootFailure as failure:
             return progress.result(self.device, reason=str(failure))
         return progress.result(self.device)
-
-
-def run_boot(
-    boot: BiosBoot,
-    transact: Callable[[IDERCommandWritten], Iterable[RedirectionMessage]],
-    *,
-    read_buffer_size: int = 8192,
-) -> BootResult:
-    """Drive ``boot`` to its result: each command goes to ``transact``, which returns the
-    console's reply messages for it (sequence numbers are the transport's business).
-
-    Raises :class:`RedirectionProtocolError` if a reply is malformed or never completes.
-    """
-    flow = boot.run()
-    try:
-        command = next(flow)
-        while True:
-            assembler = ReplyAssembler(max_chunk=read_buffer_size, collect=boot.collects_data)
-            outcome: CommandOutcome | None = None
-            for message in transact(command):
-                outcome = assembler.feed(message)
-            if outcome is None:
-                raise RedirectionProtocolError("the console's reply never completed the command")
-            command = flow.send(outcome)
-    except StopIteration as stop:
-        result: BootResult = stop.value
-        return result

@@ -19,8 +19,10 @@ Each connection is a :class:`FirmwareSessionProtocol`, a state machine over the 
 5. **Boot**: at a power-up with ``UseIDER`` set, the boot backend hands the boot over
    (:meth:`FirmwareSessionProtocol.request_boot`): the firmware signals the IDE channel reset
    (``ResetOccurred``), waits for the acknowledgement, then drives :class:`~amtsim.bios.BiosBoot`
-   (or the bench's :class:`~amtsim.bios.SequentialRead`) one command at a time, each reply put
-   together by a :class:`~amtsim.bios.ReplyAssembler`; the :class:`~amtsim.bios.BootResult` becomes
+   (or the bench's :class:`~amtsim.bios.SequentialRead`) one command at a time through the
+   firmware's own ATAPI front end (:mod:`amtsim.atapi`: INQUIRY and REQUEST SENSE are answered
+   here, everything that needs the medium goes to the console), each reply put together by a
+   :class:`~amtsim.bios.ReplyAssembler`; the :class:`~amtsim.bios.BootResult` becomes
    the device's boot record.
 
 A session from which nothing arrives for ``Timing.redirection_idle_timeout`` seconds is closed;
@@ -70,6 +72,7 @@ from amtkit.redirection.messages import (
     StartRedirectionSessionReply,
 )
 
+from .atapi import FirmwareDrives, firmware_flow
 from .backends.accounts import Verdict
 from .backends.boot import BootPlan, boot_backend_of
 from .backends.redirection import redirection_service_of
@@ -129,6 +132,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         self.start_mode: IDERStartMode | None = None
         self._drives_enabled = False
         self.boot: _BootRun | None = None
+        self.atapi = FirmwareDrives()
+        """What the firmware answers on the drives itself (INQUIRY, REQUEST SENSE)."""
         self.reset_plan: BootPlan | None = None
         self.transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -357,7 +362,7 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         read = plan.sequential_read
         bios = (SequentialRead(plan.ider_device, blocks=read.blocks, sectors_per_read=read.sectors_per_read)
                 if read is not None else BiosBoot(plan.ider_device))
-        flow = bios.run()
+        flow = firmware_flow(bios.run(), self.atapi)
         self.boot = _BootRun(plan, bios, flow, self.device.clock())
         self._advance(None)
 

@@ -9,8 +9,12 @@ IDE-R messages, either
   last flagged COMPLETED and carrying the good status; or
 * one "command end" message (0x51): GOOD, or CHECK CONDITION with sense key / ASC / ASCQ.
 
-Sense follows SPC: a failed command leaves its sense for REQUEST SENSE; a newly inserted
-medium reports UNIT ATTENTION "medium may have changed" once (BIOSes retry on it).
+The console answers only what the firmware forwards: everything that needs the medium.  AMT
+answers INQUIRY and REQUEST SENSE itself (no public console implements them, and they work with
+real firmware): a failed command's sense travels in the "command end" message, and the firmware
+hands it to the host on REQUEST SENSE.  So :class:`ScsiDrive` refuses both as unknown commands,
+like MeshCommander does (see ``docs/ider.md``).  A newly inserted medium reports UNIT ATTENTION
+"medium may have changed" once (BIOSes retry on it).
 
 The same module also builds CDBs and parses the responses (``cdb_*``, ``parse_*``), so the
 firmware side (the simulator's BIOS) speaks exactly the layouts the console answers.
@@ -337,22 +341,17 @@ def _split(data: bytes, chunk_size: int) -> Iterator[bytes]:
 class ScsiDrive:
     """One read-only ATAPI drive (CD-ROM or floppy) over an optional :class:`DiskImage`.
 
-    :meth:`execute` runs one CDB; state kept between commands: the sense of the last failure,
-    the pending unit attention and the medium-removal lock.
+    :meth:`execute` runs one CDB the firmware forwarded; state kept between commands: the pending
+    unit attention and the medium-removal lock.
     """
-
-    _VENDOR = b"AMTKIT  "
-    _REVISION = b"1.0 "
 
     def __init__(self, device: Device, image: DiskImage | None, *, report_media_change: bool = True) -> None:
         self.device = device
         self.image = image
-        self.sense: Sense = NO_SENSE
         self.unit_attention = report_media_change and self.has_medium
         self.removal_prevented = False
         self._handlers: dict[int, Callable[[bytes, int], ScsiResponse]] = {
             ScsiOpcode.TEST_UNIT_READY: self._test_unit_ready,
-            ScsiOpcode.INQUIRY: self._inquiry,
             ScsiOpcode.READ_CAPACITY_10: self._read_capacity,
             ScsiOpcode.READ_6: self._read,
             ScsiOpcode.READ_10: self._read,
@@ -381,22 +380,17 @@ class ScsiDrive:
     def execute(self, cdb: bytes, *, chunk_size: int) -> ScsiResponse:
         """Run one command; data comes back in chunks of at most ``chunk_size`` bytes."""
         opcode = cdb[0]
-        if opcode == ScsiOpcode.REQUEST_SENSE:
-            return self._request_sense(cdb, chunk_size)
+        handler = self._handlers.get(opcode)
         try:
-            # INQUIRY and GET CONFIGURATION never report a unit attention (SPC-3 5.6, MMC-3).
-            if self.unit_attention and opcode not in (ScsiOpcode.INQUIRY, ScsiOpcode.GET_CONFIGURATION):
+            if handler is None:  # INQUIRY and REQUEST SENSE land here too: the firmware answers them
+                raise _CheckCondition(INVALID_COMMAND_OPERATION_CODE)
+            # GET CONFIGURATION never reports a unit attention (MMC-3).
+            if self.unit_attention and opcode != ScsiOpcode.GET_CONFIGURATION:
                 self.unit_attention = False
                 raise _CheckCondition(MEDIUM_MAY_HAVE_CHANGED)
-            handler = self._handlers.get(opcode)
-            if handler is None:
-                raise _CheckCondition(INVALID_COMMAND_OPERATION_CODE)
-            response = handler(cdb, chunk_size)
+            return handler(cdb, chunk_size)
         except _CheckCondition as check:
-            self.sense = check.sense
             return ScsiResponse(sense=check.sense)
-        self.sense = NO_SENSE
-        return response
 
     # -- helpers
 
@@ -412,32 +406,9 @@ class ScsiDrive:
 
     # -- commands
 
-    def _request_sense(self, cdb: bytes, chunk_size: int) -> ScsiResponse:
-        sense = self.sense
-        if self.unit_attention:
-            sense, self.unit_attention = MEDIUM_MAY_HAVE_CHANGED, False
-        self.sense = NO_SENSE
-        # Fixed format, current error (0x70), additional length 10.
-        data = struct.pack(">BxB4xB4xBB4x", 0x70, sense.key, 10, sense.asc, sense.ascq)
-        return self._data(data, cdb[4], chunk_size)
-
     def _test_unit_ready(self, cdb: bytes, chunk_size: int) -> ScsiResponse:
         self._require_medium()
         return ScsiResponse()
-
-    def _inquiry(self, cdb: bytes, chunk_size: int) -> ScsiResponse:
-        if cdb[1] & 0x01:  # EVPD: no vital product data pages
-            raise _CheckCondition(INVALID_FIELD_IN_CDB)
-        peripheral = PeripheralType.CD_DVD if self.is_cd else PeripheralType.DIRECT_ACCESS
-        product = b"IDE-R CD-ROM" if self.is_cd else b"IDE-R FLOPPY"
-        data = (
-            bytes((peripheral, 0x80, 0x05, 0x02, 31, 0, 0, 0))  # RMB, SPC-3, response format 2
-            + self._VENDOR
-            + product.ljust(16)
-            + self._REVISION
-        )
-        (allocation_length,) = struct.unpack_from(">H", cdb, 3)
-        return self._data(data, allocation_length, chunk_size)
 
     def _read_capacity(self, cdb: bytes, chunk_size: int) -> ScsiResponse:
         image = self._require_medium()
@@ -663,7 +634,6 @@ class IDERDriveSet:
                 sent += len(chunk)
                 yield IDERDataToHost.chunk(drive.device, chunk, completed=sent >= response.length, dma=dma)
         except OSError:  # the image file failed under us: the host sees a medium error
-            drive.sense = UNRECOVERED_READ_ERROR
             yield _check_condition(drive.device, UNRECOVERED_READ_ERROR)
 
 
