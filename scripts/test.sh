@@ -10,7 +10,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 echo "== ruff"
-.venv/bin/ruff check src simulator tests bench
+.venv/bin/ruff check src simulator tests bench scripts
 echo "== mypy"
 .venv/bin/mypy
 echo "== docs"

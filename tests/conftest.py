@@ -1,7 +1,8 @@
 """Shared fixtures of the spine suite.
 
-* ``wire``: the recorded AMT wire corpus in ``../shared/amt-wire`` (tests using it skip when it is
-  absent), with a strict dechunker and an HTTP message reader;
+* ``wire``: the recorded AMT messages vendored in ``tests/data/amt-wire`` (provenance in its
+  ``PROVENANCE.md``; a missing file fails the test, it never skips), with a strict dechunker and an
+  HTTP message reader;
 * ``recorded_response``: a parameter that runs a test once per recorded WS-Man response file;
 * ``make_device`` / ``connect``: simulated devices built to order on loopback, and amtkit
   clients for them (closed after the test);
@@ -23,7 +24,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-WIRE_DIR = PROJECT_ROOT.parent / "shared" / "amt-wire"
+WIRE_DIR = PROJECT_ROOT / "tests" / "data" / "amt-wire"
+"""Recorded AMT messages the suite reads (copied from the developers' ``../shared/amt-wire`` with
+``scripts/vendor_wire.py``); part of the repository, so their absence is an error, never a skip."""
 
 
 # --- HTTP messages -----------------------------------------------------------------------------
@@ -103,28 +106,47 @@ def parse_http_response(raw: bytes) -> HTTPMessage:
 
 # --- the recorded corpus -----------------------------------------------------------------------
 
-_INDEX_ROW = re.compile(r"^\| (\S+) \| ([a-z-]+) \| ([^|]*) \|")
+_INDEX_ROW = re.compile(r"^\| (\S+) \| ([a-z-]+) \| ((?:[^|\\]|\\.)*) \|")  # cells may hold escaped \|
+
+
+class MissingWireData(Exception):
+    """The vendored recordings are not where the suite expects them (a broken checkout)."""
+
+
+def _require_wire_dir() -> Path:
+    if not (WIRE_DIR / "PROVENANCE.md").is_file():
+        raise MissingWireData(f"the vendored AMT recordings are missing: {WIRE_DIR}/PROVENANCE.md "
+                              "(tests/data/amt-wire is part of the repository)")
+    return WIRE_DIR
 
 
 class WireCorpus:
-    """The files of ``../shared/amt-wire`` and what ``INDEX.md`` says about each."""
+    """The files of ``tests/data/amt-wire`` and what ``PROVENANCE.md`` says about each."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._rows: dict[str, tuple[str, str]] = {}
-        for line in (root / "INDEX.md").read_text(encoding="utf-8").splitlines():
+        for line in (root / "PROVENANCE.md").read_text(encoding="utf-8").splitlines():
             match = _INDEX_ROW.match(line)
-            if match:
+            if match and match.group(1) != "file":
                 self._rows[match.group(1)] = (match.group(2), match.group(3).strip())
 
+    def names(self) -> list[str]:
+        """Every vendored file that has a provenance row."""
+        return sorted(self._rows)
+
     def read(self, name: str) -> bytes:
+        """A vendored file's bytes; a name without a provenance row is an error, not a skip."""
+        if name not in self._rows:
+            raise MissingWireData(f"{name} is not vendored (no row in {self.root}/PROVENANCE.md); "
+                                  "add it with scripts/vendor_wire.py")
         return (self.root / name).read_bytes()
 
     def kind(self, name: str) -> str:
-        return self._rows.get(name, ("unknown", ""))[0]
+        return self._rows[name][0]
 
     def description(self, name: str) -> str:
-        return self._rows.get(name, ("", ""))[1]
+        return self._rows[name][1]
 
     def http(self, name: str) -> HTTPMessage:
         return parse_http_response(self.read(name))
@@ -139,21 +161,19 @@ class WireCorpus:
         return data
 
 
+def wire_corpus() -> WireCorpus:
+    return WireCorpus(_require_wire_dir())
+
+
 def recorded_response_names() -> list[str]:
     """Every recorded WS-Man response (``*.response*`` as XML, chunked body or full HTTP)."""
-    if not (WIRE_DIR / "INDEX.md").exists():
-        return []
-    return sorted(
-        path.name for path in WIRE_DIR.iterdir()
-        if ".response" in path.name and path.suffix in (".xml", ".chunked", ".http")
-    )
+    return [name for name in wire_corpus().names()
+            if ".response" in name and name.endswith((".xml", ".chunked", ".http"))]
 
 
 def real_capture_envelope_names() -> list[str]:
     """Recorded responses that are verbatim AMT bytes (kind ``real-capture``), as ``.xml``."""
-    if not (WIRE_DIR / "INDEX.md").exists():
-        return []
-    corpus = WireCorpus(WIRE_DIR)
+    corpus = wire_corpus()
     return [name for name in recorded_response_names()
             if name.endswith(".xml") and corpus.kind(name) == "real-capture"]
 
@@ -163,30 +183,33 @@ def chunked_body_names() -> list[str]:
     return [name for name in recorded_response_names() if name.endswith(".chunked")]
 
 
+def redirection_message_names() -> list[str]:
+    """Recorded and constructed redirection-protocol messages (``Redirection.*.bin``)."""
+    return [name for name in wire_corpus().names() if name.startswith("Redirection.") and name.endswith(".bin")]
+
+
 _CORPUS_PARAMETERS = {
     "recorded_response": recorded_response_names,
     "real_capture_envelope": real_capture_envelope_names,
     "recorded_chunked_body": chunked_body_names,
+    "redirection_message": redirection_message_names,
 }
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run tests that take a corpus parameter (names above) once per matching corpus file."""
+    """Run tests that take a corpus parameter (names above) once per matching vendored file; an
+    empty list is an error (the data set is gone), never a silent zero-test collection."""
     for fixture, lister in _CORPUS_PARAMETERS.items():
         if fixture in metafunc.fixturenames:
             names = lister()
-            if names:
-                metafunc.parametrize(fixture, names)
-            else:
-                skip = pytest.mark.skip(reason=f"recorded corpus {WIRE_DIR} is absent")
-                metafunc.parametrize(fixture, [pytest.param(None, marks=skip)])
+            if not names:
+                raise MissingWireData(f"no vendored recordings for {fixture} in {WIRE_DIR}")
+            metafunc.parametrize(fixture, names)
 
 
 @pytest.fixture(scope="session")
 def wire() -> WireCorpus:
-    if not (WIRE_DIR / "INDEX.md").exists():
-        pytest.skip(f"recorded corpus {WIRE_DIR} is absent")
-    return WireCorpus(WIRE_DIR)
+    return wire_corpus()
 
 
 # --- simulated devices and clients -------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The client reads every recorded AMT response in ``../shared/amt-wire``.
+"""The client reads every recorded AMT response vendored in ``tests/data/amt-wire``.
 
 One test per file: ``.xml`` envelopes, ``.chunked`` bodies (dechunked here, strictly) and full
 ``.http`` responses. Each must parse, and its typed content must make sense for the operation

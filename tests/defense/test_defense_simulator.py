@@ -7,7 +7,6 @@ End-to-end behaviour with the client is in test_defense_end_to_end.py.
 from __future__ import annotations
 
 from ipaddress import ip_address, ip_network
-from pathlib import Path
 
 import pytest
 
@@ -37,7 +36,6 @@ TX, RX = FilterDirection.TRANSMIT, FilterDirection.RECEIVE
 HOST = ip_address("10.0.0.7")
 MANAGER = ip_address("10.0.0.5")
 OTHER = ip_address("198.51.100.9")
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
 
 
 class Clock:
@@ -274,32 +272,29 @@ def test_a_default_event_is_logged_once_until_statistics_are_read(backend: Defen
     assert [e.kind for e in backend.events if e.kind == "default"] == ["default", "default"]
 
 
-# -- the wire, with what another console sends (skipped without ../shared) -----------------------------
+# -- the wire, with what another console sends (vendored in tests/data/amt-wire) ----------------------
 
 
-def replay(device: SimulatedDevice, name: str) -> bytes:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip("../shared/amt-wire is not available")
-    return dispatch_wsman(device, path.read_bytes()).body
-
-
-def test_meshcommander_style_requests_create_activate_and_deactivate() -> None:
+def test_meshcommander_style_requests_create_activate_and_deactivate(wire) -> None:
     device = SimulatedDevice(DeviceConfig())
+
+    def replay(name: str) -> bytes:
+        return dispatch_wsman(device, wire.read(name)).body
+
     for name in ("AMT_IPHeadersFilter.Create.request.xml", "AMT_Hdr8021Filter.Create.request.xml",
                  "AMT_SystemDefensePolicy.Create.request.xml", "AMT_SystemDefensePolicy.Create.request.xml"):
-        assert parse_response(replay(device, name)).fault is None, name
+        assert parse_response(replay(name)).fault is None, name
     # The activation fixture names policy handle 2: the second policy just created.
-    assert parse_response(replay(device, "AMT_NetworkPortSystemDefensePolicy.Create.request.xml")).fault is None
+    assert parse_response(replay("AMT_NetworkPortSystemDefensePolicy.Create.request.xml")).fault is None
     backend = device.extensions["defense"]
     assert isinstance(backend, DefenseBackend)
     assert backend.active_policy(0) is backend.policies[2]
-    assert parse_response(replay(device, "AMT_NetworkPortSystemDefensePolicy.Delete.request.xml")).fault is None
+    assert parse_response(replay("AMT_NetworkPortSystemDefensePolicy.Delete.request.xml")).fault is None
     assert backend.active_policy(0) is None
 
 
-def test_system_defense_is_refused_in_client_control_mode() -> None:
+def test_system_defense_is_refused_in_client_control_mode(wire) -> None:
     device = SimulatedDevice(DeviceConfig(control_mode=ControlMode.CLIENT))
-    fault = parse_response(replay(device, "AMT_IPHeadersFilter.Create.request.xml")).fault
+    fault = parse_response(dispatch_wsman(device, wire.read("AMT_IPHeadersFilter.Create.request.xml")).body).fault
     assert fault is not None
     assert (fault.subcode, fault.amt_status) == ("InternalError", PTStatus.INVALID_PT_MODE)

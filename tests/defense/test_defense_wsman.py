@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ipaddress import ip_network
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,6 @@ from amtkit.defense.model import (
 from amtkit.wsman.names import Cls
 from amtkit.wsman.requests import build_create, parse_request
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
 TX, RX = FilterDirection.TRANSMIT, FilterDirection.RECEIVE
 
 
@@ -180,34 +178,31 @@ def test_port_zero_is_the_wired_ethernet_port() -> None:
     assert wsman.port_of("something else") is None
 
 
-# -- against the requests other consoles send (skipped without ../shared) --------------------------
+# -- against the requests other consoles send (vendored in tests/data/amt-wire) -------------------
 
 
-def fixture_request(name: str) -> dict[str, object]:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip("../shared/amt-wire is not available")
-    return dict(parse_request(path.read_bytes()).body_instance().properties)
+def fixture_request(wire, name: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return dict(parse_request(wire.read(name)).body_instance().properties)
 
 
-def test_the_ip_filter_properties_match_meshcommander_create() -> None:
-    theirs = fixture_request("AMT_IPHeadersFilter.Create.request.xml")
+def test_the_ip_filter_properties_match_meshcommander_create(wire) -> None:
+    theirs = fixture_request(wire, "AMT_IPHeadersFilter.Create.request.xml")
     _, ours = wsman.filter_properties(ip_filter(profile=FilterProfile.DROP, event_on_match=True,
                                                 src=ip_network("192.168.0.10/32")), 0)
     keys = ("HdrIPVersion", "FilterProfile", "FilterDirection", "ActionEventOnMatch", "HdrSrcAddress", "HdrSrcMask")
     assert {k: sent(ours)[k] for k in keys} == {k: theirs[k] for k in keys}
 
 
-def test_the_8021_filter_properties_match_meshcommander_create() -> None:
-    theirs = fixture_request("AMT_Hdr8021Filter.Create.request.xml")
+def test_the_8021_filter_properties_match_meshcommander_create(wire) -> None:
+    theirs = fixture_request(wire, "AMT_Hdr8021Filter.Create.request.xml")
     _, ours = wsman.filter_properties(EthernetFilter(direction=RX, profile=FilterProfile.DROP_WITH_STATISTICS,
                                                      ethertype=EtherType.IPV4), 0)
     keys = ("HdrProtocolID8021", "FilterProfile", "FilterDirection", "ActionEventOnMatch")
     assert {k: sent(ours, Cls.AMT_Hdr8021Filter)[k] for k in keys} == {k: theirs[k] for k in keys}
 
 
-def test_the_activation_references_match_meshcommander_create() -> None:
-    theirs = fixture_request("AMT_NetworkPortSystemDefensePolicy.Create.request.xml")
+def test_the_activation_references_match_meshcommander_create(wire) -> None:
+    theirs = fixture_request(wire, "AMT_NetworkPortSystemDefensePolicy.Create.request.xml")
     ours = sent({"Antecedent": wsman.ethernet_port_epr(0), "Dependent": wsman.policy_epr("Intel(r) AMT:Handle: 2")},
                 Cls.AMT_NetworkPortSystemDefensePolicy)
     for key in ("Antecedent", "Dependent"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -24,9 +23,7 @@ from amtkit.discovery.rmcp import (
 )
 from amtsim.rmcp import RmcpServer
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
-
-# Our own byte tables (authored from the Intel guide's layout; the same bytes as the shared corpus files).
+# Our own byte tables (authored from the Intel guide's layout; the same bytes as the recorded files).
 PING_TAG_0 = bytes.fromhex("06000006000011be80000000")
 PONG_AMT_11_8_TLS = bytes.fromhex("06000006000011be40000010" "00000157" "4261" "b8" "02" "01" "20" "0000" "00000000")
 PONG_AMT_12_0_UNPROVISIONED = bytes.fromhex(
@@ -45,18 +42,11 @@ PONG_TABLE = [
     (PONG_AMT_12_0_UNPROVISIONED, 0, INFO_12_0_UNPROVISIONED),
     (PONG_AMT_16_1_DUAL, 5, INFO_16_1_DUAL),
 ]
-SHARED_PONGS = [
+RECORDED_PONGS = [
     ("RMCP.PresencePong.response.amt11.8-provisioned-tls.bin", 0, INFO_11_8_TLS),
     ("RMCP.PresencePong.response.amt12.0-unprovisioned.bin", 0, INFO_12_0_UNPROVISIONED),
     ("RMCP.PresencePong.response.amt16.1-provisioned-dualport.bin", 5, INFO_16_1_DUAL),
 ]
-
-
-def shared_bytes(name: str) -> bytes:
-    path = SHARED / name
-    if not path.is_file():
-        pytest.skip(f"shared corpus not available ({path})")
-    return path.read_bytes()
 
 
 # ------------------------------------------------------------------------------------- byte tables
@@ -70,8 +60,8 @@ def test_ping_carries_its_tag_in_byte_9() -> None:
     assert encode_ping(0xA7)[9] == 0xA7
 
 
-def test_ping_matches_shared_corpus_file() -> None:
-    assert encode_ping(0) == shared_bytes("RMCP.PresencePing.request.bin")
+def test_ping_matches_the_recorded_file(wire) -> None:
+    assert encode_ping(0) == wire.read("RMCP.PresencePing.request.bin")
 
 
 @pytest.mark.parametrize(("wire", "tag", "info"), PONG_TABLE)
@@ -84,11 +74,11 @@ def test_pong_encodes_to_expected_bytes(wire: bytes, tag: int, info: PongInfo) -
     assert encode_pong(info, tag) == wire
 
 
-@pytest.mark.parametrize(("name", "tag", "info"), SHARED_PONGS)
-def test_shared_pong_file_decodes_and_reencodes_byte_exact(name: str, tag: int, info: PongInfo) -> None:
-    wire = shared_bytes(name)
-    assert decode_pong(wire) == (tag, info)
-    assert encode_pong(info, tag) == wire
+@pytest.mark.parametrize(("name", "tag", "info"), RECORDED_PONGS)
+def test_recorded_pong_file_decodes_and_reencodes_byte_exact(wire, name: str, tag: int, info: PongInfo) -> None:
+    recorded = wire.read(name)
+    assert decode_pong(recorded) == (tag, info)
+    assert encode_pong(info, tag) == recorded
 
 
 def test_decode_ping_returns_tag() -> None:

@@ -19,17 +19,6 @@ from amtkit.pytest_plugin import AMTDeviceInfo
 from amtsim import DeviceConfig, Simulator, Timing
 from amtsim.control import DeviceControl
 
-WIRE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
-"""The recorded AMT corpus beside the project; tests reading it skip when it is absent."""
-
-
-def recorded(name: str) -> bytes:
-    """One file of the recorded corpus (the test is skipped without the corpus)."""
-    path = WIRE_DIR / name
-    if not path.exists():
-        pytest.skip(f"recorded corpus file {path} is absent")
-    return path.read_bytes()
-
 
 @contextmanager
 def ider_device(simulator: Simulator, *, tls: bool = False, timing: Timing | None = None,

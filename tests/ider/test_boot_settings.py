@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from ider_e2e import client_for, ider_device, recorded
+from ider_e2e import client_for, ider_device
 
 from amtkit import exceptions as exc
 from amtkit.boot import (
@@ -193,26 +193,26 @@ def test_unknown_targets_list_the_valid_ones() -> None:
 # -- recorded AMT answers
 
 
-def test_recorded_boot_setting_data_is_read_and_put_back_without_read_only_properties() -> None:
-    instance = parse_response(recorded("AMT_BootSettingData.Get.response.2.xml")).instance()
+def test_recorded_boot_setting_data_is_read_and_put_back_without_read_only_properties(wire) -> None:
+    instance = parse_response(wire.read("AMT_BootSettingData.Get.response.2.xml")).instance()
     settings = BootSettings.from_instance(instance)
     assert (settings.use_ider, settings.ider_boot_device, settings.use_sol) == (False, IDERBootDevice.FLOPPY, False)
     assert instance["BIOSLastStatus"] == [2, 0]
     sent = {k for k in instance.properties if k not in READ_ONLY_SETTINGS}
-    recorded_put = parse_request(recorded("AMT_BootSettingData.Put.request.xml")).body_instance()
+    recorded_put = parse_request(wire.read("AMT_BootSettingData.Put.request.xml")).body_instance()
     # What a public console sends back: the same, plus a write-only array AMT never reports.
     assert sent - set(recorded_put.properties) == set()
     assert set(recorded_put.properties) - sent == {"UefiBootParametersArray"}
 
 
-def test_recorded_capabilities_parse() -> None:
+def test_recorded_capabilities_parse(wire) -> None:
     capabilities = BootCapabilities.from_instance(
-        parse_response(recorded("AMT_BootCapabilities.Get.response.xml")).instance())
+        parse_response(wire.read("AMT_BootCapabilities.Get.response.xml")).instance())
     assert capabilities.targets == list(BootTarget)
 
 
-def test_change_boot_order_has_the_recorded_shape() -> None:
-    theirs = parse_request(recorded("CIM_BootConfigSetting.ChangeBootOrder.request.xml")).method_params()
+def test_change_boot_order_has_the_recorded_shape(wire) -> None:
+    theirs = parse_request(wire.read("CIM_BootConfigSetting.ChangeBootOrder.request.xml")).method_params()
     ours = parse_request(build_invoke(Cls.CIM_BootConfigSetting, "ChangeBootOrder",
                                       {"Source": BootSource.HARD_DRIVE.epr})).method_params()
     assert ours["Source"].selectors == theirs["Source"].selectors  # type: ignore[union-attr]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -202,28 +201,22 @@ def test_digest_answer_hashes_like_http_digest() -> None:
     assert compute_response(ha1, NONCE, "00000002", CNONCE, "auth", "POST", "/RedirectionService") == EXPECTED_RESPONSE
 
 
-# -- the shared corpus (skipped when ../shared is not beside the project)
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
-SHARED_FILES = sorted(SHARED.glob("Redirection.*.bin")) if SHARED.is_dir() else []
+# -- the vendored recordings (tests/data/amt-wire)
 
 
-@pytest.mark.skipif(not SHARED_FILES, reason="../shared/amt-wire not present")
-@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: p.name)
-def test_shared_corpus_round_trips(path: Path) -> None:
-    raw = path.read_bytes()
+def test_recorded_message_round_trips(wire, redirection_message: str) -> None:
+    raw = wire.read(redirection_message)
     message = decode_message(raw)
     assert message.encode() == raw
 
 
-@pytest.mark.skipif(not SHARED_FILES, reason="../shared/amt-wire not present")
-def test_shared_corpus_digest_response_verifies() -> None:
-    raw = (SHARED / "Redirection.AuthenticateSession.DigestResponse.request.bin").read_bytes()
+def test_recorded_digest_response_verifies(wire) -> None:
+    raw = wire.read("Redirection.AuthenticateSession.DigestResponse.request.bin")
     message = decode_message(raw, direction=Direction.TO_FIRMWARE)
     assert isinstance(message, AuthenticateSession)
     fields = message.digest_fields()
     assert fields.response == EXPECTED_RESPONSE and fields.verify(ADMIN)
-    ready = (SHARED / "Redirection.IDER.CommandEndResponse.Ready.bin").read_bytes()
+    ready = wire.read("Redirection.IDER.CommandEndResponse.Ready.bin")
     assert replace(IDERCommandEndResponse.good(Device.CD), seq=3).encode() == ready
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from ider_e2e import client_for, ider_device, recorded
+from ider_e2e import client_for, ider_device
 
 from amtkit import exceptions as exc
 from amtkit.client import Client
@@ -56,8 +56,8 @@ def test_an_out_of_range_state_is_refused(client: Client) -> None:
     assert raised.value.return_value == 5
 
 
-def test_recorded_redirection_service_answers_parse() -> None:
-    instance = parse_response(recorded("AMT_RedirectionService.Get.response.2.xml")).instance()
+def test_recorded_redirection_service_answers_parse(wire) -> None:
+    instance = parse_response(wire.read("AMT_RedirectionService.Get.response.2.xml")).instance()
     status = RedirectionStatus(RedirectionState(instance["EnabledState"]), instance["ListenerEnabled"] is True,
                                instance)
     assert (status.state, status.listener_enabled, status.accepts_ider) == (RedirectionState.DISABLED, True, False)

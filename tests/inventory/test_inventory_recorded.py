@@ -1,8 +1,6 @@
-"""The inventory records read from AMT answers recorded on real machines (``../shared/amt-wire``; skipped if absent)."""
+"""The inventory records read from AMT answers recorded on real machines (vendored in ``tests/data/amt-wire``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -10,16 +8,12 @@ from amtkit.codes import ControlMode, ProvisioningState
 from amtkit.inventory import INVENTORY_CLASSES, FeatureState, Inventory, build_inventory
 from amtkit.wsman.responses import parse_response
 
-WIRE = Path(__file__).resolve().parents[2].parent / "shared" / "amt-wire"
-
 
 @pytest.fixture(scope="module")
-def recorded() -> Inventory:
-    if not WIRE.is_dir():
-        pytest.skip(f"recorded corpus {WIRE} is absent")
+def recorded(wire) -> Inventory:  # type: ignore[no-untyped-def]
     fetched = {}
     for class_name in INVENTORY_CLASSES:
-        page = parse_response((WIRE / f"{class_name}.Pull.response.xml").read_bytes()).enumeration()
+        page = parse_response(wire.read(f"{class_name}.Pull.response.xml")).enumeration()
         fetched[class_name] = [item.instance for item in page.items if item.instance is not None]
     return build_inventory("recorded", fetched)
 

@@ -1,6 +1,6 @@
 """amtkit.Client against recorded AMT wire responses replayed by pytest-httpserver.
 
-The recorded answers (``../shared/amt-wire``) are served back in order; what the client sent is
+The recorded answers (vendored in ``tests/data/amt-wire``) are served back in order; what the client sent is
 then checked in the server's log: the digest dance of real AMT (401 challenge, signed retry,
 nonce reuse with a growing nonce count) and the typed errors for AMT faults and non-AMT servers.
 """
