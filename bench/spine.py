@@ -205,7 +205,7 @@ def layers(settings: Settings) -> list[Row]:
             _cpu_per_call_us(lambda: parse_response(reply).instance(), count), "us",
             note=f"{len(reply)}-byte AMT_GeneralSettings reply"),
         Row(name, "simulator: digest check", _cpu_per_call_us(
-            lambda: device.accounts.verify(next(signed), "POST"), count), "us"),
+            lambda: device.accounts.verify(next(signed), "POST", "/wsman"), count), "us"),
         Row(name, "simulator: dispatch_wsman (parse, handler, reply)",
             _cpu_per_call_us(lambda: dispatch_wsman(device, envelope), count), "us"),
     ]

@@ -263,6 +263,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             elif (fields.realm, fields.nonce, fields.username) != (self.challenge.realm, self.challenge.nonce,
                                                                    self.username):
                 verdict = Verdict.DENIED  # the firmware checks it is answering its own challenge
+            elif (fields.qop or None) != self.challenge.qop:
+                verdict = Verdict.DENIED  # type 4 offered qop=auth: an answer without it is a downgrade
             else:
                 verdict = accounts.verify_answer(
                     fields.username, fields.realm, fields.nonce, fields.response,

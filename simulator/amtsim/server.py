@@ -108,7 +108,7 @@ class WSManProtocol(asyncio.Protocol):
             if device.general.provisioning_state != ProvisioningState.POST:
                 # Not provisioned: no account exists yet, so nothing authenticates.
                 return self._challenge(stale=False), True
-            verdict, _user = device.accounts.verify(authorization, request.method)
+            verdict, _user = device.accounts.verify(authorization, request.method, request.target)
             if verdict is not Verdict.OK:
                 if verdict is Verdict.DENIED:
                     device.stats.auth_failures += 1

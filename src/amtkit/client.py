@@ -69,6 +69,10 @@ class Client:
         timeout: a :class:`Timeout` or seconds.
         retries: connection-error retries for idempotent requests (Get, Enumerate, Pull, Identify).
         operation_timeout: the WS-Man OperationTimeout sent (AMT refuses less than 30 s).
+        allow_digest_without_qop: answer a digest challenge that lacks ``qop`` (the RFC 2069 form).
+            Off by default: every AMT offers ``qop="auth"``, so such a challenge means someone in
+            between stripped it, and the answer could be replayed with another body. Without this
+            switch such a challenge raises :class:`~amtkit.exceptions.AuthenticationError`.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class Client:
         timeout: Timeout | float | None = None,
         retries: int = 2,
         operation_timeout: float = wsreq.DEFAULT_OPERATION_TIMEOUT,
+        allow_digest_without_qop: bool = False,
     ) -> None:
         if operation_timeout < names.MIN_OPERATION_TIMEOUT_SECONDS:
             raise exc.LocalProtocolError(
@@ -98,7 +103,7 @@ class Client:
         self.operation_timeout = operation_timeout
         credentials = Credentials(username, password) if password is not None else None
         self.transport = Transport(host, port=port, tls=tls_config, credentials=credentials, timeout=timeout,
-                                   retries=retries)
+                                   retries=retries, allow_digest_without_qop=allow_digest_without_qop)
 
     def __repr__(self) -> str:
         return f"Client({self.host!r}, port={self.transport.port}, username={self.username!r})"

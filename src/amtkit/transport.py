@@ -37,7 +37,14 @@ from typing import Any
 from . import exceptions as exc
 from . import tls as amt_tls
 from .config import Timeout, TLSConfig
-from .http.digest import Challenge, Credentials, DigestError, authorization_header, parse_challenge
+from .http.digest import (
+    Challenge,
+    Credentials,
+    DigestAlgorithmError,
+    DigestError,
+    authorization_header,
+    parse_challenge,
+)
 from .wsman import names
 
 __all__ = ["HTTPReply", "Headers", "Transport"]
@@ -161,6 +168,7 @@ class Transport:
         retries: int = 2,
         backoff: float = 0.25,
         path: str = names.WSMAN_PATH,
+        allow_digest_without_qop: bool = False,
     ) -> None:
         self.host = host
         self.tls = tls
@@ -178,6 +186,8 @@ class Transport:
         """HTTP requests sent so far (a 401 challenge and its retry count as two)."""
         self._challenge: Challenge | None = None
         self._nc = 0
+        self.allow_digest_without_qop = allow_digest_without_qop
+        """Answer a challenge without ``qop`` (RFC 2069 form); off: such a challenge is a downgrade."""
         self._lock = threading.Lock()
         self._socket: socket.socket | None = None
         # The Host header carries the IDNA (ASCII) form of an internationalized name.
@@ -222,18 +232,32 @@ class Transport:
         if self.credentials is None or self._challenge is None:
             return None
         self._nc += 1
-        return authorization_header(self.credentials, self._challenge, method=method, uri=uri, nc=self._nc)
+        return authorization_header(self.credentials, self._challenge, method=method, uri=uri, nc=self._nc,
+                                    allow_no_qop=self.allow_digest_without_qop)
 
     def _take_challenge(self, reply: HTTPReply) -> bool:
         header = reply.headers.get("WWW-Authenticate", "")
         try:
             challenge = parse_challenge(header)
+        except DigestAlgorithmError as error:
+            raise exc.AuthenticationError(
+                f"the device asks for digest algorithm {error.algorithm!r}; amtkit signs with MD5, as Intel AMT does",
+                host=self.host, hint="this is not how AMT challenges: check that the address is the AMT device",
+            ) from None
         except DigestError as error:
             log.debug("unusable challenge from %s: %s", self.host, error)
             return False
         if not challenge.supports_auth_qop:
             log.debug("challenge from %s offers only qop %s", self.host, ",".join(challenge.qop))
             return False
+        if not challenge.qop and not self.allow_digest_without_qop:
+            raise exc.AuthenticationError(
+                "refusing to answer a digest challenge without qop: Intel AMT always offers qop=\"auth\", and "
+                "the answer to a challenge without it can be replayed with another request body",
+                host=self.host, username=self.credentials.username if self.credentials else None,
+                hint="someone between amtkit and the device may be downgrading the challenge (use TLS); for an "
+                     "old device that really lacks qop, pass allow_digest_without_qop=True to Client",
+            )
         self._challenge = challenge
         self._nc = 0
         return True

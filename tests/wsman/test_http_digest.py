@@ -122,9 +122,9 @@ def test_opaque_is_echoed_in_the_authorization() -> None:
     assert parse_auth_params(header.partition(" ")[2])["opaque"] == "xyz"
 
 
-def test_authorization_without_qop_for_rfc2069_challenges() -> None:
+def test_authorization_without_qop_for_rfc2069_challenges_when_allowed() -> None:
     header = authorization_header(Credentials("u", "p"), Challenge(realm="r", nonce="n", qop=()),
-                                  method="POST", uri="/wsman", nc=1)
+                                  method="POST", uri="/wsman", nc=1, allow_no_qop=True)
     parsed = parse_authorization(header)
     assert (parsed.qop, parsed.nc, parsed.cnonce) == (None, None, None)
     assert parsed.expected_response(Credentials("u", "p").ha1("r"), "POST") == parsed.response
@@ -151,7 +151,8 @@ def test_authorization_header_round_trips_through_the_server_parser(
 ) -> None:
     credentials = Credentials(username, password)
     challenge = Challenge(realm=realm, nonce=nonce, qop=("auth",) if with_qop else (), opaque=opaque)
-    parsed = parse_authorization(authorization_header(credentials, challenge, method="POST", uri=uri, nc=nc))
+    parsed = parse_authorization(authorization_header(credentials, challenge, method="POST", uri=uri, nc=nc,
+                                                      allow_no_qop=not with_qop))
     assert (parsed.username, parsed.realm, parsed.nonce, parsed.uri) == (username, realm, nonce, uri)
     if with_qop:
         assert (parsed.qop, parsed.nc) == ("auth", f"{nc:08x}")

@@ -11,18 +11,32 @@ What AMT does on the wire (see docs/concepts.md):
 * AMT 14+ offers ``qop="auth-int, auth"``: we always pick ``auth`` (the body is not hashed);
 * a client may keep using one nonce with an incrementing ``nc`` so that a steady stream of
   calls costs one HTTP round trip each; AMT answers ``stale=true`` when the nonce expired.
+
+What this module refuses, on both sides:
+
+* answering a challenge without ``qop`` (the RFC 2069 form, which signs neither a client nonce
+  nor a count, so a captured header can be replayed with another body) unless the caller opts
+  in: every AMT since 2.x offers ``qop="auth"``, so a challenge without it is a downgrade by
+  whoever sits in between (:class:`DigestDowngradeError`);
+* any ``algorithm`` but MD5, which is all AMT speaks (:class:`DigestAlgorithmError`);
+* an ``Authorization`` whose fields are malformed (a non-hex ``response``, an ``nc`` that is
+  not 8 hex digits, ``qop`` without ``cnonce``): :class:`DigestError`, never another exception.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 from dataclasses import dataclass
 
 __all__ = [
+    "Authorization",
     "Challenge",
     "Credentials",
+    "DigestAlgorithmError",
+    "DigestDowngradeError",
     "DigestError",
     "authorization_header",
     "compute_response",
@@ -30,11 +44,28 @@ __all__ = [
     "parse_auth_params",
     "parse_authorization",
     "parse_challenge",
+    "responses_match",
 ]
 
 
 class DigestError(ValueError):
     """A digest header that cannot be understood."""
+
+
+class DigestAlgorithmError(DigestError):
+    """A challenge or answer naming a digest algorithm other than MD5 (the only one AMT uses)."""
+
+    def __init__(self, algorithm: str) -> None:
+        super().__init__(f"digest algorithm {algorithm!r} is not supported (Intel AMT uses MD5)")
+        self.algorithm = algorithm
+
+
+class DigestDowngradeError(DigestError):
+    """A challenge without ``qop``: answering it would sign a header anyone can replay."""
+
+
+MD5 = "MD5"
+"""The digest algorithm AMT uses, and the only one accepted here (an absent ``algorithm`` means MD5)."""
 
 
 # auth-param = token "=" ( token | quoted-string ); commas with optional white space between.
@@ -100,9 +131,7 @@ def parse_challenge(header: str) -> Challenge:
     if "realm" not in params or "nonce" not in params:
         raise DigestError("digest challenge without realm or nonce")
     qop = tuple(q.strip() for q in params.get("qop", "").split(",") if q.strip())
-    algorithm = params.get("algorithm", "MD5")
-    if algorithm.upper() != "MD5":
-        raise DigestError(f"unsupported digest algorithm {algorithm!r}")
+    _check_algorithm(params)
     return Challenge(
         realm=params["realm"],
         nonce=params["nonce"],
@@ -111,6 +140,12 @@ def parse_challenge(header: str) -> Challenge:
         opaque=params.get("opaque"),
         algorithm="MD5",
     )
+
+
+def _check_algorithm(params: dict[str, str]) -> None:
+    algorithm = params.get("algorithm", MD5)
+    if algorithm.upper() != MD5:
+        raise DigestAlgorithmError(algorithm)
 
 
 def format_challenge(realm: str, nonce: str, *, stale: bool = False) -> str:
@@ -128,6 +163,14 @@ def compute_response(
     return _md5(f"{ha1}:{nonce}:{ha2}")
 
 
+def responses_match(expected: str, given: str) -> bool:
+    """Constant-time comparison of a digest response with the expected one, for any text ``given``.
+
+    Compares bytes: ``hmac.compare_digest`` raises ``TypeError`` on non-ASCII ``str``.
+    """
+    return hmac.compare_digest(expected.encode("ascii"), given.lower().encode("utf-8", "replace"))
+
+
 def new_cnonce() -> str:
     return os.urandom(8).hex()
 
@@ -140,8 +183,16 @@ def authorization_header(
     uri: str,
     nc: int,
     cnonce: str | None = None,
+    allow_no_qop: bool = False,
 ) -> str:
-    """Build the ``Authorization`` value for request number ``nc`` under ``challenge``."""
+    """Build the ``Authorization`` value for request number ``nc`` under ``challenge``.
+
+    A challenge without ``qop`` raises :class:`DigestDowngradeError` unless ``allow_no_qop``:
+    the RFC 2069 answer it calls for carries no client nonce and no count, so it can be replayed
+    (with any body) for as long as the server keeps the nonce.
+    """
+    if not challenge.qop and not allow_no_qop:
+        raise DigestDowngradeError("the challenge offers no qop: answering it would sign a replayable header")
     cnonce = cnonce or new_cnonce()
     qop = "auth" if challenge.qop else None
     if challenge.qop and not challenge.supports_auth_qop:
@@ -175,26 +226,43 @@ class Authorization:
     nc: str | None
     cnonce: str | None
 
+    @property
+    def nonce_count(self) -> int | None:
+        """``nc`` as a number (validated as 8 hex digits when parsed), ``None`` without qop."""
+        return int(self.nc, 16) if self.nc is not None else None
+
     def expected_response(self, ha1: str, method: str) -> str:
         return compute_response(ha1, self.nonce, self.nc or "", self.cnonce or "", self.qop, method, self.uri)
 
 
+# What the server accepts in each field of an answer; anything else is malformed, never an exception.
+_HEX_RESPONSE = re.compile(r"[0-9a-fA-F]{1,64}")
+_NONCE_COUNT = re.compile(r"[0-9a-fA-F]{8}")
+
+
 def parse_authorization(header: str) -> Authorization:
-    """Parse an ``Authorization`` value from any of the client styles seen against AMT."""
+    """Parse an ``Authorization`` value from any of the client styles seen against AMT.
+
+    Raises :class:`DigestError` for anything malformed (:class:`DigestAlgorithmError` for an
+    algorithm other than MD5), whatever the bytes: the server answers that with a 401.
+    """
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "digest":
-        raise DigestError(f"not digest authorization: {scheme!r}")
+        raise DigestError(f"not digest authorization: {scheme[:20]!r}")
     params = parse_auth_params(rest)
     try:
-        return Authorization(
-            username=params["username"],
-            realm=params["realm"],
-            nonce=params["nonce"],
-            uri=params["uri"],
-            response=params["response"].lower(),
-            qop=params.get("qop"),
-            nc=params.get("nc"),
-            cnonce=params.get("cnonce"),
-        )
+        username, realm, nonce, uri, response = (params[key] for key in ("username", "realm", "nonce", "uri",
+                                                                          "response"))
     except KeyError as missing:
         raise DigestError(f"digest authorization without {missing.args[0]}") from None
+    _check_algorithm(params)
+    if _HEX_RESPONSE.fullmatch(response) is None:
+        raise DigestError("digest response is not hexadecimal")
+    qop, nc, cnonce = params.get("qop"), params.get("nc"), params.get("cnonce")
+    if qop is not None:
+        if nc is None or _NONCE_COUNT.fullmatch(nc) is None:
+            raise DigestError("digest answer with qop needs nc as 8 hex digits")
+        if not cnonce:
+            raise DigestError("digest answer with qop needs a cnonce")
+    return Authorization(username=username, realm=realm, nonce=nonce, uri=uri, response=response.lower(),
+                         qop=qop, nc=nc, cnonce=cnonce)
