@@ -28,7 +28,8 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -63,6 +64,40 @@ MIGRATIONS: Sequence[Sequence[str]] = (
             profile TEXT NOT NULL,
             updated_at TEXT NOT NULL
         )""",
+    ),
+    # 2: fleet jobs and each host's result, written as hosts finish (resume after a crash)
+    (
+        """CREATE TABLE job (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            task TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            options TEXT NOT NULL,
+            idempotent INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            pid INTEGER,
+            hosts INTEGER NOT NULL
+        )""",
+        """CREATE TABLE job_host (
+            job_id INTEGER NOT NULL REFERENCES job (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            state TEXT NOT NULL,
+            outcome TEXT,
+            category TEXT,
+            message TEXT,
+            hint TEXT,
+            return_code INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            duration REAL,
+            data TEXT,
+            started_at TEXT,
+            finished_at TEXT,
+            PRIMARY KEY (job_id, position)
+        )""",
+        "CREATE INDEX job_host_state ON job_host (job_id, state)",
     ),
 )
 """Schema migrations; migration N (1-based) brings the schema to version N."""
@@ -176,6 +211,9 @@ class Store:
         try:
             if name != ":memory:":
                 connection.execute("PRAGMA journal_mode=WAL")
+                # In WAL mode NORMAL loses nothing committed when a process is killed (only a power
+                # cut may take the last transactions), and a commit costs no fsync.
+                connection.execute("PRAGMA synchronous=NORMAL")
             store._migrate()
         except sqlite3.Error as exc:
             connection.close()
@@ -289,6 +327,26 @@ class Store:
         """Drop the remembered profile of ``host`` (e.g. after it stopped working)."""
         with self._lock:
             self._db.execute("DELETE FROM credential_profile WHERE host = ?", (normalize_host(host),))
+
+    # ------------------------------------------------------------------ for the modules that own tables
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on an error), under the
+        store's lock: the way fleet jobs, the activity log and quarantines write their own tables."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def query(self, sql: str, parameters: Sequence[object] | Mapping[str, object] = ()) -> list[sqlite3.Row]:
+        """Rows of one read-only statement."""
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
 
     # ------------------------------------------------------------------ lifetime
 

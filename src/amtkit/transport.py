@@ -180,6 +180,9 @@ class Transport:
         self.url = self.base_url + path
         self.credentials = credentials
         self.timeout = timeout or Timeout()
+        self.deadline: float | None = None
+        """A ``time.monotonic()`` instant after which no request may run (fleet jobs' per-host deadline):
+        each request's connect and read timeouts are cut to the time left."""
         self.retries = retries
         self.backoff = backoff
         self.round_trips = 0
@@ -195,8 +198,17 @@ class Transport:
         self._tls_context: ssl.SSLContext | None = amt_tls.client_context(tls) if tls is not None else None
 
     # -- connection ------------------------------------------------------------------------------
+    def current_timeout(self) -> Timeout:
+        """:attr:`timeout`, cut to what is left before :attr:`deadline`; a passed deadline is a read timeout."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host)
+        return Timeout(min(self.timeout.read, left), connect=min(self.timeout.connect_seconds, left))
+
     def _open_socket(self) -> socket.socket:
-        timeout = self.timeout
+        timeout = self.current_timeout()
         raw = socket.create_connection((self.host, self.port), timeout=timeout.connect_seconds)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         raw.settimeout(timeout.read)
@@ -342,14 +354,15 @@ class Transport:
         standard library's ``http.client.HTTPResponse`` (status line, headers, chunked framing).
         """
         request = self._request_bytes(method, path, body, headers)
+        timeout = self.current_timeout()
         self.round_trips += 1
         connecting = True
         try:
             sock, _ = self._socket_for_request()
             connecting = False
-            sock.settimeout(self.timeout.read)  # the last reply's deadline may have shortened it
+            sock.settimeout(timeout.read)  # the last reply's deadline may have shortened it
             sock.sendall(request)
-            reader = _DeadlineReader(sock, time.monotonic() + self.timeout.read, self.host)
+            reader = _DeadlineReader(sock, time.monotonic() + timeout.read, self.host)
             response = http.client.HTTPResponse(_ReplySource(reader), method=method)  # type: ignore[arg-type]
             response.begin()
             data = response.read()
@@ -358,8 +371,8 @@ class Transport:
         except TimeoutError:
             if connecting:
                 raise exc.ConnectTimeoutError(f"no connection to port {self.port} within "
-                                              f"{self.timeout.connect_seconds:g} s", host=self.host) from None
-            raise exc.ReadTimeoutError(f"no answer within {self.timeout.read:g} s", host=self.host) from None
+                                              f"{timeout.connect_seconds:g} s", host=self.host) from None
+            raise exc.ReadTimeoutError(f"no answer within {timeout.read:g} s", host=self.host) from None
         except ssl.SSLError as error:
             raise exc.TLSError(f"TLS failed: {_short(str(error))}", reason="protocol", host=self.host) from None
         except (http.client.BadStatusLine, http.client.LineTooLong, http.client.UnknownProtocol) as error:

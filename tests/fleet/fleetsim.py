@@ -1,0 +1,65 @@
+"""Simulated fleets for the fleet tests: generated with a mix of conditions, one device per loopback address,
+all on one port, served by the session's simulator (the CLI tests reach them from a subprocess)."""
+
+from __future__ import annotations
+
+import random
+import socket
+from dataclasses import dataclass, field
+
+PASSWORD = "P@ssw0rd"
+
+#: What amtkit must say about each condition when reading the power state: the truth of the scenario,
+#: written here as the categories the issue names, not computed from amtkit.
+POWER_STATUS_TRUTH: dict[str, str | None] = {
+    "healthy": None,
+    "hung": "timeout",
+    "no-listener": "unreachable",
+    "wrong-password": "auth-failed",
+    "power-unknown": "power-state-unknown",
+    "busy": "busy",
+    "goes-silent": "timeout",
+    "not-provisioned": "auth-failed",
+}
+
+
+@dataclass
+class SimFleet:
+    hosts: list[str]
+    port: int
+    conditions: dict[str, str]
+    devices: dict[str, object] = field(repr=False)
+    password: str = PASSWORD
+
+    def options(self, **overrides: object):  # type: ignore[no-untyped-def]
+        from amtkit.fleet import FleetOptions
+
+        settings: dict[str, object] = {"port": self.port, "deadline": 1.5, "timeout": 1.0, "backoff": 0.05,
+                                       "concurrency": 64, **overrides}
+        return FleetOptions(**settings)  # type: ignore[arg-type]
+
+    def login(self):  # type: ignore[no-untyped-def]
+        from amtkit.fleet import Login
+
+        return Login(password=self.password)
+
+    def with_condition(self, condition: str) -> list[str]:
+        return [host for host in self.hosts if self.conditions[host] == condition]
+
+    def stats(self, host: str) -> dict[str, int]:
+        from amtsim.control import DeviceControl
+
+        return DeviceControl(self.devices[host]).stats()  # type: ignore[arg-type]
+
+
+def free_block() -> tuple[str, int]:
+    """A /16 of loopback nobody else in this run uses, and a port free on its first address."""
+    while True:
+        second = random.randrange(100, 250)
+        first = f"127.{second}.{random.randrange(1, 250)}.1"
+        with socket.socket() as probe:
+            try:
+                probe.bind((first, 0))
+            except OSError:
+                continue
+            return first, int(probe.getsockname()[1])
