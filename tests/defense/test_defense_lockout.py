@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from ipaddress import ip_address, ip_network
 
 import pytest
@@ -235,13 +234,20 @@ def _eighty_filter_policy() -> Policy:
     return closed(*decoys, *manager_filters(PortRange(0, 65535)))
 
 
-def test_lockout_check_on_80_filters_takes_under_10_ms() -> None:
+def test_lockout_check_on_80_filters_scans_past_every_decoy() -> None:
+    """The manager's flows pass the pair at the end of 80 filters; what no filter matches (DHCP, DNS,
+    ARP) is blamed on the default action, never on a decoy. How fast this is: bench/defense.py."""
     policy = _eighty_filter_policy()
     flows = list(remediation_flows(MANAGER, dhcp=True, dns=True))
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        check_lockout(policy, flows)
-        timings.append(time.perf_counter() - start)
+    blocked = check_lockout(policy, flows)
     assert len(policy.filters) == MAX_FILTERS
-    assert min(timings) < 0.010
+    assert [str(b) for b in blocked] == [
+        "transmit udp any:68 -> any:67: blocked by default transmit action drop",
+        "receive udp any:67 -> any:68: blocked by default receive action drop",
+        "transmit udp any -> any:53: blocked by default transmit action drop",
+        "receive udp any:53 -> any: blocked by default receive action drop",
+        "transmit tcp any -> any:53: blocked by default transmit action drop",
+        "receive tcp any:53 -> any: blocked by default receive action drop",
+        "transmit EtherType 0x0806 (ARP): blocked by default transmit action drop",
+        "receive EtherType 0x0806 (ARP): blocked by default receive action drop",
+    ]
