@@ -19,7 +19,7 @@ import click
 
 from amtkit.wsman import names
 
-from .config import DeviceConfig, Timing
+from .config import DeviceConfig
 from .fleetgen import CONDITIONS, FleetSpec, generate, parse_mix, render
 from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 from .server import Simulator
@@ -47,7 +47,7 @@ def main() -> None:
               help="Digest password of every device (or AMTSIM_PASSWORD).")
 @click.option("--amt-version", "amt_version", default="16.1.25", show_default=True,
               help="AMT firmware version the devices report.")
-@click.option("--instant", is_flag=True, help="Power transitions take no time.")
+@click.option("--instant", is_flag=True, help="Power transitions take no time (other timings as configured).")
 @click.option("--cert-dir", type=click.Path(file_okay=False, path_type=Path), help="Where the TLS certificate is kept.")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Serve this PEM certificate instead of the generated one (with --tls-key).")
@@ -58,6 +58,24 @@ def run(scenario: Path | None, count: int | None, address: str | None, http_port
         rmcp_port: int | None, username: str, password: str, amt_version: str, instant: bool, cert_dir: Path | None,
         tls_cert: Path | None, tls_key: Path | None, as_json: bool) -> None:
     """Serve simulated devices until interrupted (Ctrl-C or SIGTERM)."""
+    configs = device_configs(scenario, count=count, address=address, http_port=http_port, tls_port=tls_port,
+                             rmcp_port=rmcp_port, username=username, password=password, amt_version=amt_version,
+                             instant=instant)
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    certificate = CertificateFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+    asyncio.run(_serve(configs, cert_dir, certificate, as_json))
+
+
+def device_configs(scenario: Path | None, *, count: int | None = None, address: str | None = None,
+                   http_port: int = names.PORT_HTTP, tls_port: int = names.PORT_TLS, rmcp_port: int | None = None,
+                   username: str = "admin", password: str = "P@ssw0rd", amt_version: str = "16.1.25",
+                   instant: bool = False) -> list[DeviceConfig]:
+    """The devices ``amtkit-sim run`` serves for its options (a scenario file, or the command line's).
+
+    ``instant`` zeroes the power transition times and keeps every other timing the scenario sets.
+    Raises :class:`click.ClickException` for a bad scenario.
+    """
     try:
         if scenario is not None:
             configs = load_scenario(scenario)
@@ -78,11 +96,8 @@ def run(scenario: Path | None, count: int | None, address: str | None, http_port
             config.rmcp_port = port
     if instant:
         for config in configs:
-            config.timing = Timing(power_transition=0, power_off_phase=0)
-    if (tls_cert is None) != (tls_key is None):
-        raise click.UsageError("--tls-cert and --tls-key go together")
-    certificate = CertificateFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
-    asyncio.run(_serve(configs, cert_dir, certificate, as_json))
+            config.timing = config.timing.with_instant_power()
+    return configs
 
 
 async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate: CertificateFiles | None,

@@ -25,8 +25,11 @@ Each connection is a :class:`FirmwareSessionProtocol`, a state machine over the 
    :class:`~amtsim.bios.ReplyAssembler`; the :class:`~amtsim.bios.BootResult` becomes
    the device's boot record.
 
-A session from which nothing arrives for ``Timing.redirection_idle_timeout`` seconds is closed;
-a protocol violation closes it at once (and fails a boot in progress, saying why).
+Idle sessions: once IDE-R is open the firmware keeps the session however long the console stays
+silent (it sends heartbeats at the console's interval; public consoles ignore them and send nothing
+while they wait for the host to reboot); a connection that has not opened IDE-R and hears nothing
+for ``Timing.redirection_idle_timeout`` seconds is closed.  A protocol violation closes a session at
+once (and fails a boot in progress, saying why).
 """
 
 from __future__ import annotations
@@ -412,7 +415,10 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             return
         now = self.device.clock()
         idle_limit = self.device.config.timing.redirection_idle_timeout
-        if now - self.last_received >= idle_limit:
+        # An open IDE-R session is kept however quiet the console is: consoles (MeshCommander,
+        # MeshCentral, ui-toolkit) send nothing while they wait for the host to reboot and never
+        # answer heartbeats, and they work on real AMT.  A dead console shows when a write fails.
+        if self.phase is not Phase.IDER and now - self.last_received >= idle_limit:
             with self.device.lock:
                 redirection_service_of(self.device).idle_closed += 1
             self._shutdown(f"nothing received for {idle_limit:g} s")

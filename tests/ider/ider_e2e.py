@@ -6,18 +6,43 @@ Plain functions (test modules keep their fixtures next to the tests that use the
 from __future__ import annotations
 
 import io
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from amtkit.client import Client
+from amtkit.http.digest import Credentials
+from amtkit.ider import IDERDriveSet
 from amtkit.pytest_plugin import AMTDeviceInfo
+from amtkit.redirection.messages import (
+    AuthenticateSession,
+    AuthenticateSessionReply,
+    Direction,
+    IDERCommandWritten,
+    IDERDisableEnableFeatures,
+    IDERDisableEnableFeaturesReply,
+    IDERResetOccurred,
+    IDERResetOccurredResponse,
+    IDERStartMode,
+    RedirectionDecoder,
+    RedirectionMessage,
+    SequenceCounter,
+    SequencedMessage,
+    SessionType,
+    StartIDERRedirection,
+    StartIDERRedirectionReply,
+    StartRedirectionSession,
+    StartRedirectionSessionReply,
+)
 from amtsim import DeviceConfig, Simulator, Timing
 from amtsim.control import DeviceControl
+
+_M = TypeVar("_M", bound=RedirectionMessage)
 
 
 @contextmanager
@@ -103,3 +128,66 @@ class GatedImage(io.RawIOBase):
         size = self.size - self.position if size < 0 else min(size, self.size - self.position)
         self.position += size
         return bytes(size)
+
+
+class QuietConsole:
+    """A raw IDE-R console that behaves like MeshCentral's: after the set-up it sends nothing of its own
+    (no heartbeats, no pings) and only answers what the firmware asks (reset, commands).
+
+    ``open_ider=False`` stops after authentication: a connection that never opens IDE-R.
+    """
+
+    def __init__(self, info: AMTDeviceInfo, image: bytes | None = None, *, heartbeat_ms: int = 50,
+                 open_ider: bool = True) -> None:
+        self.sock = socket.create_connection((info.host, redirection_port(info)), timeout=30)
+        self.decoder = RedirectionDecoder(direction=Direction.TO_CONSOLE)
+        self.outgoing = SequenceCounter()
+        self.inbox: list[RedirectionMessage] = []
+        self.drives = IDERDriveSet(cd=io.BytesIO(image)) if image is not None else None
+        credentials = Credentials(info.username, info.password)
+        self._send(StartRedirectionSession.for_session(SessionType.IDER))
+        self._expect(StartRedirectionSessionReply)
+        self._send(AuthenticateSession.digest_start(info.username))
+        challenge = self._expect(AuthenticateSessionReply).challenge()
+        self._send(AuthenticateSession.digest_answer(credentials, challenge))
+        assert self._expect(AuthenticateSessionReply).ok
+        if open_ider:
+            self._send(StartIDERRedirection(heartbeat=heartbeat_ms))
+            self._expect(StartIDERRedirectionReply)
+            self._send(IDERDisableEnableFeatures.enable(IDERStartMode.ON_REBOOT))
+            self._expect(IDERDisableEnableFeaturesReply)
+
+    def _send(self, message: RedirectionMessage) -> None:
+        if isinstance(message, SequencedMessage):
+            message = self.outgoing.stamp(message)
+        self.sock.sendall(message.encode())
+
+    def next_message(self) -> RedirectionMessage | None:
+        """The firmware's next message; ``None`` once it has closed the connection."""
+        while not self.inbox:
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.inbox.extend(self.decoder.feed(data))
+        return self.inbox.pop(0)
+
+    def _expect(self, kind: type[_M]) -> _M:
+        message = self.next_message()
+        assert isinstance(message, kind), message
+        return message
+
+    def serve_until_closed_or(self, done: Callable[[], bool]) -> None:
+        """Answer resets and commands (never a heartbeat) until ``done()`` or the firmware hangs up."""
+        assert self.drives is not None
+        while not done():
+            message = self.next_message()
+            if message is None:
+                return
+            if isinstance(message, IDERResetOccurred):
+                self._send(IDERResetOccurredResponse())
+            elif isinstance(message, IDERCommandWritten):
+                for reply in self.drives.handle(message):
+                    self._send(reply)
+
+    def close(self) -> None:
+        self.sock.close()

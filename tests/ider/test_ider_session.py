@@ -43,7 +43,6 @@ from amtkit.redirection.messages import (
     StartIDERRedirectionReply,
     StartRedirectionSessionReply,
 )
-from amtsim import Timing
 
 WAIT = 30.0
 
@@ -210,15 +209,6 @@ def test_one_ide_r_session_at_a_time(client: Client, rescue_iso: Path) -> None:
         with pytest.raises(exc.FeatureUnavailableError, match="refused to open IDE-R"):
             client.ider.session(rescue_iso).start()
         assert first.running
-
-
-def test_an_idle_session_is_closed_by_the_firmware(amt_simulator, rescue_iso: Path) -> None:  # type: ignore[no-untyped-def]
-    timing = Timing(power_transition=0, power_off_phase=0, redirection_idle_timeout=0.2)
-    with ider_device(amt_simulator, timing=timing) as info, client_for(info) as amt:
-        session = amt.ider.session(rescue_iso, heartbeat=60.0).start()  # the console stays quiet
-        with pytest.raises(exc.UnreachableError, match="closed the redirection connection"):
-            session.wait_closed(timeout=WAIT)
-        assert info.control.redirection_stats()["idle_closed"] == 1
 
 
 # -- cancellation
