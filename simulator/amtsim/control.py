@@ -172,6 +172,14 @@ class DeviceControl:
                 raise TimeoutError(f"{len(service.sessions)} redirection sessions open after {timeout:g} s, "
                                    f"not {count}")
 
+    def wait_for_ider_drives(self, timeout: float = 30.0) -> None:
+        """Wait until an IDE-R session has enabled its drives (a console is ready to serve a boot)."""
+        with self.device.lock:
+            service = redirection_service_of(self.device)
+            assert service.changed is not None
+            if not service.changed.wait_for(lambda: service.ider_drives_enabled, timeout):
+                raise TimeoutError(f"no IDE-R session enabled its drives within {timeout:g} s")
+
     def redirection_stats(self) -> dict[str, int]:
         with self.device.lock:
             service = redirection_service_of(self.device)

@@ -341,6 +341,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             except ValueError:
                 self.start_mode = IDERStartMode.ON_REBOOT
             value = 1
+            with self.device.lock:
+                redirection_service_of(self.device).drives_changed()
         self._send_sequenced(IDERDisableEnableFeaturesReply(request=request, value=value))
 
     def _end_ider(self, why: str) -> None:

@@ -81,6 +81,14 @@ class RedirectionService(RedirectionBackend):
             self.ider_session = None
         self._notify()
 
+    def drives_changed(self) -> None:
+        """The IDE-R session switched its drives on or off (call with the device lock held)."""
+        self._notify()
+
+    @property
+    def ider_drives_enabled(self) -> bool:
+        return self.ider_session is not None and self.ider_session.drives_enabled
+
     def _notify(self) -> None:
         if self.changed is not None:
             self.changed.notify_all()
