@@ -7,6 +7,7 @@ envelope is parsed and its headers checked against AMT's limits; then the class 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from amtkit.codes import PTStatus
@@ -29,11 +30,24 @@ __all__ = ["Reply", "dispatch_wsman", "try_identify"]
 _CONTEXT_ACTIONS = (names.Action.PULL, names.Action.RELEASE)
 
 
+#: How long a request may wait for the device when it names no ``OperationTimeout`` (the 60 s
+#: that Intel's libraries and MeshCommander send).
+DEFAULT_WAIT_SECONDS = 60.0
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
     body: bytes
     close: bool = False
+    retry_after: float | None = None
+    """Set when the device makes the request wait (a power change behind another): call
+    :func:`dispatch_wsman` again with the same body after this many seconds; nothing is sent yet."""
+    action: str = ""
+    """For request logs: the operation (``Get``, ``Pull``, a method name, ``Identify``)."""
+    class_name: str = ""
+    outcome: str = "ok"
+    """For request logs: ``ok``, ``ReturnValue <n>``, or the fault subcode."""
 
 
 def try_identify(body: bytes, device: SimulatedDevice) -> Reply | None:
@@ -52,11 +66,15 @@ def try_identify(body: bytes, device: SimulatedDevice) -> Reply | None:
 
 
 def _fault(device: SimulatedDevice, relates_to: str, kind: FaultKind, detail: str = "") -> Reply:
-    return Reply(kind.http_status, wire.fault_response(relates_to, device.next_message_id(), kind, detail), True)
+    return Reply(kind.http_status, wire.fault_response(relates_to, device.next_message_id(), kind, detail), True,
+                 outcome=kind.subcode)
 
 
-def dispatch_wsman(device: SimulatedDevice, body: bytes) -> Reply:
-    """Handle one authenticated WS-Man request. Never raises for bad input."""
+def dispatch_wsman(device: SimulatedDevice, body: bytes, *, waited: float = 0.0) -> Reply:
+    """Handle one authenticated WS-Man request. Never raises for bad input.
+
+    ``waited`` is how long this request has already been held (see :attr:`Reply.retry_after`).
+    """
     try:
         request = parse_request(body)
     except XMLSecurityError as error:
@@ -68,10 +86,22 @@ def dispatch_wsman(device: SimulatedDevice, body: bytes) -> Reply:
     if request.is_identify:
         reply = try_identify(body, device)
         assert reply is not None
-        return reply
+        return dataclasses.replace(reply, action="Identify", outcome="ok")
+    reply = _answer(device, request, waited)
+    return dataclasses.replace(reply, action=names.class_name_of(request.action or "?"),
+                               class_name=names.class_name_of(request.resource_uri or ""))
+
+
+def _answer(device: SimulatedDevice, request: Request, waited: float) -> Reply:
     try:
         _check_headers(request)
         return _dispatch(device, request)
+    except errors.Deferred as deferred:
+        limit = request.operation_timeout or DEFAULT_WAIT_SECONDS
+        if waited + deferred.seconds > limit:
+            return _fault(device, request.message_id, FAULTS.TIMED_OUT,
+                          f"the device stayed busy past the OperationTimeout of {limit:g} s")
+        return Reply(0, b"", retry_after=deferred.seconds, outcome="waiting")
     except errors.SimFault as fault:
         return _fault(device, request.message_id, fault.kind, fault.detail)
     except RequestError as error:
@@ -113,7 +143,7 @@ def _dispatch(device: SimulatedDevice, request: Request) -> Reply:
     relates, mid, action = request.message_id, device.next_message_id(), request.action
     uri = names.resource_uri(handler.class_name)
     if action == names.Action.GET:
-        return Reply(200, wire.get_response(relates, mid, handler.get(device, request.selectors)))
+        return Reply(200, wire.get_response(relates, mid, handler.get(device, request.selectors), resource_uri=uri))
     if action == names.Action.PUT:
         stored = handler.put(device, request.selectors, request.body_instance())
         return Reply(200, wire.get_response(relates, mid, stored, action=names.Action.PUT))
@@ -132,7 +162,8 @@ def _dispatch(device: SimulatedDevice, request: Request) -> Reply:
     method = request.method
     if method is not None:
         return_value, outputs = handler.invoke(device, method, request.selectors, request.method_params())
-        return Reply(200, wire.method_response(relates, mid, handler.class_name, method, return_value, outputs))
+        return Reply(200, wire.method_response(relates, mid, handler.class_name, method, return_value, outputs),
+                     outcome=f"ReturnValue {return_value}")
     raise errors.action_not_supported(action)
 
 

@@ -15,6 +15,16 @@ class SimFault(Exception):
         self.detail = detail
 
 
+class Deferred(Exception):
+    """Not a fault: the device makes the request wait ``seconds`` (a power change waits for the one
+    in progress). :mod:`amtsim.dispatch` answers it later, or with ``TimedOut`` past its
+    ``OperationTimeout``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"wait {seconds:.3f} s")
+        self.seconds = seconds
+
+
 def destination_unreachable(detail: str = "") -> SimFault:
     return SimFault(FAULTS.DESTINATION_UNREACHABLE, detail)
 

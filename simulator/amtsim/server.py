@@ -13,7 +13,10 @@ import logging
 import resource
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +28,7 @@ from . import httpwire
 from .backends.accounts import Verdict
 from .config import DeviceConfig
 from .device import SimulatedDevice
-from .dispatch import dispatch_wsman, try_identify
+from .dispatch import Reply, dispatch_wsman, try_identify
 from .redirection import RedirectionListeners
 from .services import RmcpService
 from .tlscert import CertificateFiles, ensure_certificate
@@ -33,6 +36,8 @@ from .tlscert import CertificateFiles, ensure_certificate
 __all__ = ["Simulator"]
 
 log = logging.getLogger(__name__)
+REQUEST_LOG = logging.getLogger("amtsim.requests")
+"""One line per answered request (``amtkit-sim run -v``): device, user, action, class, outcome, time."""
 T = TypeVar("T")
 
 
@@ -40,14 +45,34 @@ def _server_header(device: SimulatedDevice) -> str:
     return f"{names.SERVER_HEADER_PREFIX} {device.config.amt_version}"
 
 
+@dataclass
+class _Handled:
+    """What became of one HTTP request: bytes to send, or a WS-Man request the device holds."""
+
+    reply: bytes
+    close: bool
+    user: str = "-"
+    action: str = "-"
+    class_name: str = "-"
+    outcome: str = ""
+    retry_after: float | None = None
+
+
 class WSManProtocol(asyncio.Protocol):
-    """One client connection to one device's WS-Man port."""
+    """One client connection to one device's WS-Man port.
+
+    Requests are answered in order. One the device makes wait (a power change behind another,
+    :attr:`Reply.retry_after <amtsim.dispatch.Reply.retry_after>`) is held on a timer and asked
+    again; requests pipelined behind it on this connection wait their turn, others are unaffected.
+    """
 
     def __init__(self, device: SimulatedDevice) -> None:
         self.device = device
         self.reader = httpwire.RequestReader()
         self.transport: asyncio.Transport | None = None
         self.server = _server_header(device)
+        self._queue: deque[tuple[httpwire.HTTPRequest, float]] = deque()
+        self._held: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -56,6 +81,12 @@ class WSManProtocol(asyncio.Protocol):
             if self.device.faults.drop_connections > 0:
                 self.device.faults.drop_connections -= 1
                 transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._held is not None:
+            self._held.cancel()
+            self._held = None
+        self._queue.clear()
 
     def data_received(self, data: bytes) -> None:
         transport = self.transport
@@ -67,19 +98,47 @@ class WSManProtocol(asyncio.Protocol):
             transport.write(httpwire.simple_reply(error.status, self.server, str(error).encode(), close=True))
             transport.close()
             return
-        for request in requests:
-            with self.device.lock:
-                answers = self.device.availability.answers()
-            if not answers:
-                continue  # a hung or silent engine: read, never answered, the connection left open
-            reply, close = self.handle(request)
+        now = time.monotonic()
+        self._queue.extend((request, now) for request in requests)
+        if self._held is None:
+            self._answer_queue()
+
+    def _answer_queue(self, retried: _Handled | None = None) -> None:
+        """Answer queued requests in order until one is held or the connection is to close."""
+        while self._queue:
+            request, received = self._queue[0]
+            if retried is None:
+                with self.device.lock:
+                    answers = self.device.availability.answers()
+                if not answers:
+                    self._queue.popleft()  # a hung or silent engine: read, never answered, the connection left open
+                    continue
+            handled = retried if retried is not None else self.handle(request)
+            retried = None
+            if handled.retry_after is not None:
+                self._held = asyncio.get_running_loop().call_later(handled.retry_after, self._retry, handled)
+                return
+            self._queue.popleft()
+            self._log(handled, received)
+            close = handled.close or not request.keep_alive
             delay = self.device.faults.response_delay
             if delay > 0:
-                asyncio.get_running_loop().call_later(delay, self._send, reply, close or not request.keep_alive)
+                asyncio.get_running_loop().call_later(delay, self._send, handled.reply, close)
             else:
-                self._send(reply, close or not request.keep_alive)
-            if close:
-                break
+                self._send(handled.reply, close)
+            if handled.close:
+                self._queue.clear()
+                return
+
+    def _retry(self, held: _Handled) -> None:
+        """Ask the device again about the held request at the head of the queue."""
+        self._held = None
+        if not self._queue or self.transport is None or self.transport.is_closing():
+            return
+        request, received = self._queue[0]
+        with self.device.lock:
+            reply = dispatch_wsman(self.device, request.body, waited=time.monotonic() - received)
+        self._answer_queue(self._wsman_handled(reply, held.user))
 
     def _send(self, reply: bytes, close: bool) -> None:
         transport = self.transport
@@ -89,34 +148,50 @@ class WSManProtocol(asyncio.Protocol):
         if close:
             transport.close()
 
-    def handle(self, request: httpwire.HTTPRequest) -> tuple[bytes, bool]:
+    def _log(self, handled: _Handled, received: float) -> None:
+        if REQUEST_LOG.isEnabledFor(logging.INFO):
+            elapsed = (time.monotonic() - received) * 1000
+            REQUEST_LOG.info("%s %s %s %s %s %.1f ms", self.device.name, handled.user, handled.action,
+                             handled.class_name or "-", handled.outcome, elapsed)
+
+    def _wsman_handled(self, reply: Reply, user: str) -> _Handled:
+        if reply.retry_after is not None:
+            return _Handled(b"", False, user, reply.action, reply.class_name, reply.outcome, reply.retry_after)
+        data = httpwire.soap_reply(reply.status, reply.body, self.server, close=reply.close)
+        return _Handled(data, reply.close, user, reply.action, reply.class_name, reply.outcome)
+
+    def handle(self, request: httpwire.HTTPRequest) -> _Handled:
         device = self.device
         with device.lock:
             device.stats.http_requests += 1
+            path = request.target.split("?", 1)[0]
             if request.method == "GET":
-                return self._get(request), False
+                return _Handled(self._get(request), False, action="GET", class_name=path, outcome="http")
             if request.method != "POST":
-                return httpwire.simple_reply(405, self.server, close=True), True
-            if request.target.split("?", 1)[0] != names.WSMAN_PATH:
-                return httpwire.simple_reply(404, self.server, b"Not Found", close=True), True
+                return _Handled(httpwire.simple_reply(405, self.server, close=True), True, action=request.method,
+                                outcome="405")
+            if path != names.WSMAN_PATH:
+                return _Handled(httpwire.simple_reply(404, self.server, b"Not Found", close=True), True,
+                                action="POST", class_name=path, outcome="404")
             authorization = request.headers.get("authorization")
             if authorization is None:
                 identified = try_identify(request.body, device)
                 if identified is not None:
                     device.stats.wsman_requests += 1
-                    return httpwire.soap_reply(identified.status, identified.body, self.server), False
+                    return _Handled(httpwire.soap_reply(identified.status, identified.body, self.server), False,
+                                    action="Identify", outcome="ok")
             if device.general.provisioning_state != ProvisioningState.POST:
                 # Not provisioned: no account exists yet, so nothing authenticates.
-                return self._challenge(stale=False), True
-            verdict, _user = device.accounts.verify(authorization, request.method, request.target)
+                return _Handled(self._challenge(stale=False), True, outcome="401 not provisioned")
+            verdict, user = device.accounts.verify(authorization, request.method, request.target)
             if verdict is not Verdict.OK:
                 if verdict is Verdict.DENIED:
                     device.stats.auth_failures += 1
-                return self._challenge(stale=verdict is Verdict.STALE), True
+                return _Handled(self._challenge(stale=verdict is Verdict.STALE), True, user or "-",
+                                outcome=f"401 {verdict.name.lower()}")
             device.stats.wsman_requests += 1
             device.sync_faults()
-            reply = dispatch_wsman(device, request.body)
-            return httpwire.soap_reply(reply.status, reply.body, self.server, close=reply.close), reply.close
+            return self._wsman_handled(dispatch_wsman(device, request.body), user or "-")
 
     def _challenge(self, *, stale: bool) -> bytes:
         self.device.stats.auth_challenges += 1

@@ -119,15 +119,29 @@ class PowerControl:
         host = self._client.host
         if value in (ReturnValue.BUSY, ReturnValue.IN_USE):
             raise exc.PowerChangeInProgress("a previous power change is still in progress", host=host)
-        if value == ReturnValue.NOT_SUPPORTED or value == ReturnValue.INVALID_STATE_TRANSITION:
+        action = _action(code)
+        label = action.cli_name if isinstance(action, PowerAction) else str(code)
+        if value == ReturnValue.UNKNOWN_ERROR:
+            # AMT's answer to a change not offered in the current state (DSP1027 8.1.1), and to any
+            # failure it does not name: the state read now tells which.
+            status = self._status_if_known()
+            if status is not None and code not in [int(a) for a in status.available]:
+                raise exc.PowerActionNotSupported(
+                    f"power action {label!r} refused while {status.state.name.lower()}",
+                    valid=status.available_names, host=host)
+        if value in (ReturnValue.NOT_SUPPORTED, ReturnValue.INVALID_STATE_TRANSITION):
             # AMT gives no reason; the one it documents for off and cycle is an open redirection session.
             reason = " (AMT refuses power off and cycle while a redirection session is open)" if code in (
                 PowerAction.OFF, PowerAction.OFF_HARD, PowerAction.CYCLE, PowerAction.CYCLE_HARD) else ""
-            action = _action(code)
-            label = action.cli_name if isinstance(action, PowerAction) else str(code)
             raise exc.PowerActionNotSupported(f"power action {label!r} refused in the current state{reason}",
                                               valid=[], host=host)
         raise self._client.return_error(names.Cls.CIM_PowerManagementService, "RequestPowerStateChange", value)
+
+    def _status_if_known(self) -> PowerStatus | None:
+        try:
+            return self.status()
+        except exc.PowerStateUnknownError:
+            return None
 
     # Named helpers for the common actions.
     def on(self) -> None:

@@ -4,13 +4,24 @@ Theory of operation:
 
 * Rule 1: time belongs to the device. A requested change starts a *transition* with an end
   time; every read first applies whatever transitions have completed by now (``settle``), so
-  no timer thread is needed.
-* Rule 2: one change at a time. While a transition runs, another request is refused with
-  ReturnValue 4099 (Busy), as AMT makes a second change wait for the first.
-* Rule 3: cycle and reset pass through off: a transition has an optional off phase before
-  it lands on its final state.
+  no timer thread is needed. The host shows a change at once (it is off, asleep, on from the
+  request on); the transition *completes* ``transition_seconds`` later, when the BIOS has told
+  AMT it is done: only then does the next change start and the power-up hooks run.
+* Rule 2: one change at a time, and a second one waits for the first. Intel's guide tells
+  consoles not to request a change before the previous one has completed (the BIOS reports
+  completion to AMT, up to about 10 s); AMT makes the second request wait rather than refuse
+  it. :meth:`PowerBackend.request` raises :class:`ChangeInProgress` with the time left, and the
+  wire layer holds the request until then and asks again, so the second change is judged
+  against the state the first one left (off, then on: both succeed).
+* Rule 3: cycle and reset pass through off: the host reports off from the request until the
+  transition lands on its final state, ``off_phase_seconds`` plus ``transition_seconds`` later.
 * Rule 4: what is offered depends on the state (``AvailableRequestedPowerStates``): an off
   machine can only be powered on; sleep and hibernate only where the platform supports them.
+  A change not offered now is refused with ReturnValue 2, as DSP1027 (8.1.1) prescribes and AMT
+  answers (an off refused on an AMT 10 machine, sdague/amt issue 28).
+* What AMT refuses besides: power off and cycle while a redirection session is open (the
+  ``refusal`` hook of the redirection service, ReturnValue 4097). Busy (4099) is never answered:
+  no AMT documentation or recording shows it for ``RequestPowerStateChange``.
 * Fault mode ``power_state_unknown``: the state reads as 0 (Unknown) and every action fails.
 """
 
@@ -27,6 +38,14 @@ _THROUGH_OFF = (
     PowerAction.CYCLE, PowerAction.CYCLE_HARD, PowerAction.RESET, PowerAction.RESET_GRACEFUL,
     PowerAction.CYCLE_GRACEFUL, PowerAction.CYCLE_HARD_GRACEFUL,
 )
+
+
+class ChangeInProgress(Exception):
+    """A change was requested while another runs (Rule 2): ask again in ``seconds_left`` seconds."""
+
+    def __init__(self, seconds_left: float) -> None:
+        super().__init__(f"a power change is in progress for another {seconds_left:.3f} s")
+        self.seconds_left = seconds_left
 
 
 @dataclass
@@ -66,8 +85,10 @@ class PowerBackend:
             if current.target == PowerState.ON and current.action != PowerAction.NMI:
                 for hook in self.on_power_up:
                     hook(current.action)
-        elif current.off_until is not None and now < current.off_until:
-            self.state = PowerState.OFF_SOFT
+        elif current.off_until is not None:
+            self.state = PowerState.OFF_SOFT  # through off (Rule 3) until the transition lands
+        elif current.action is not PowerAction.NMI:
+            self.state = current.target  # the host shows the change at once (Rule 1)
 
     @property
     def reported_state(self) -> PowerState:
@@ -80,6 +101,12 @@ class PowerBackend:
     def in_transition(self) -> bool:
         self.settle()
         return self.transition is not None
+
+    def seconds_until_idle(self) -> float:
+        """How long the change in progress still runs (0 when none does)."""
+        self.settle()
+        current = self.transition
+        return 0.0 if current is None else max(0.0, current.ends_at - self.clock())
 
     def available_actions(self) -> list[PowerAction]:
         """``AvailableRequestedPowerStates`` in AMT's observed order (Rule 4)."""
@@ -97,17 +124,21 @@ class PowerBackend:
         return offered
 
     def request(self, code: int) -> int:
-        """RequestPowerStateChange: returns the method's ReturnValue."""
+        """RequestPowerStateChange: returns the method's ReturnValue.
+
+        Raises :class:`ChangeInProgress` while another change runs (Rule 2).
+        """
         if self.state_unknown:
             return int(ReturnValue.UNKNOWN_ERROR)
         try:
             action = PowerAction(code)
         except ValueError:
             return int(ReturnValue.INVALID_PARAMETER)
-        if self.in_transition:
-            return int(ReturnValue.BUSY)
+        waiting = self.seconds_until_idle()
+        if waiting > 0:
+            raise ChangeInProgress(waiting)
         if action not in self.available_actions():
-            return int(ReturnValue.NOT_SUPPORTED)
+            return int(ReturnValue.UNKNOWN_ERROR)  # Rule 4: DSP1027's answer to a state not offered
         if self.refusal is not None:
             refused = self.refusal(action)
             if refused is not None:

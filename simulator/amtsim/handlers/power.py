@@ -10,6 +10,8 @@ from amtkit.wsman import names
 from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, EndpointReference, Selector, Value
 
+from .. import errors
+from ..backends.power import ChangeInProgress
 from .base import ClassHandler, register
 
 if TYPE_CHECKING:
@@ -54,15 +56,24 @@ class PowerManagementService(ClassHandler):
         target = element.selectors.get("Name") if isinstance(element, EndpointReference) else None
         if target not in (None, MANAGED_SYSTEM_NAME):
             return int(ReturnValue.INVALID_PARAMETER), {}
-        return device.power.request(code), {}
+        try:
+            return device.power.request(code), {}
+        except ChangeInProgress as running:
+            raise errors.Deferred(running.seconds_left) from None
 
 
 class ServiceAvailableToElement(ClassHandler):
+    """The association of services with the elements they serve. AMT's only one is power, and it
+    answers with the subclass, ``CIM_AssociatedPowerManagementService``, carrying ``PowerState``
+    and ``AvailableRequestedPowerStates``: that is where MeshCentral and Intel's consoles read the
+    power state."""
+
     class_name = Cls.CIM_ServiceAvailableToElement
 
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
-        return [CimInstance(self.class_name, {"ServiceProvided": POWER_SERVICE, "UserOfService": MANAGED_SYSTEM})]
+        return ASSOCIATED_POWER.instances(device)
 
 
-for _handler in (AssociatedPowerManagementService(), PowerManagementService(), ServiceAvailableToElement()):
+ASSOCIATED_POWER = AssociatedPowerManagementService()
+for _handler in (ASSOCIATED_POWER, PowerManagementService(), ServiceAvailableToElement()):
     register(_handler)

@@ -82,15 +82,21 @@ def _instance_xml(instance: CimInstance, prefix: str, common: str | None) -> str
     return f"<{prefix}:{instance.class_name}>{inner}</{prefix}:{instance.class_name}>"
 
 
-def get_response(relates_to: str, message_id: str, instance: CimInstance, *, action: str = names.Action.GET) -> bytes:
-    """Get (or Put, with ``action=Action.PUT``) response carrying one object."""
+def get_response(relates_to: str, message_id: str, instance: CimInstance, *, action: str = names.Action.GET,
+                 resource_uri: str | None = None) -> bytes:
+    """Get (or Put, with ``action=Action.PUT``) response carrying one object.
+
+    ``resource_uri`` is the class the request addressed when the object is of a subclass (a Get of
+    ``CIM_ServiceAvailableToElement`` answered with a ``CIM_AssociatedPowerManagementService``): the
+    header names the class asked for, the object its own class and namespace.
+    """
     extra = [instance.resource_uri]
     common = None
     if _needs_common(instance):
         extra.append(names.CIM_COMMON)
         common = "h"
-    return _envelope(extra, names.response_action(action), relates_to, message_id, instance.resource_uri,
-                     _instance_xml(instance, "g", common))
+    return _envelope(extra, names.response_action(action), relates_to, message_id,
+                     resource_uri or instance.resource_uri, _instance_xml(instance, "g", common))
 
 
 def create_response(relates_to: str, message_id: str, created: EndpointReference) -> bytes:
@@ -111,11 +117,13 @@ class EnumItem:
     epr: EndpointReference | None = None
 
 
-def _items_xml(items: Iterable[EnumItem], class_prefix: str, common: str | None, mode: str | None) -> str:
+def _items_xml(items: Iterable[EnumItem], prefixes: Mapping[str, str], common: str | None, mode: str | None) -> str:
     parts: list[str] = []
     for item in items:
         epr = f"<b:EndpointReference>{epr_xml(item.epr, 'b', 'c')}</b:EndpointReference>" if item.epr else ""
-        obj = _instance_xml(item.instance, class_prefix, common) if item.instance is not None else ""
+        obj = ""
+        if item.instance is not None and mode != names.ENUM_MODE_EPR:
+            obj = _instance_xml(item.instance, prefixes[item.instance.class_name], common)
         if mode == names.ENUM_MODE_OBJECT_AND_EPR:
             parts.append(f"<c:Item>{obj}{epr}</c:Item>")
         elif mode == names.ENUM_MODE_EPR:
@@ -141,6 +149,29 @@ def _items_need_common(items: Sequence[EnumItem]) -> bool:
     return any(i.instance is not None and _needs_common(i.instance) for i in items)
 
 
+def _item_namespaces(items: Sequence[EnumItem], mode: str | None, first: str) -> tuple[list[str], dict[str, str], str | None]:
+    """The namespaces an enumeration page declares after ``g``, and the prefix of each class.
+
+    AMT writes each object in its own class's namespace: enumerating ``CIM_ServiceAvailableToElement``
+    returns ``CIM_AssociatedPowerManagementService`` objects under that class's URI. Classes get
+    prefixes from ``first`` on in order of appearance, then the common namespace if any datetime needs it.
+    """
+    extra: list[str] = []
+    prefixes: dict[str, str] = {}
+    if not _writes_instances(items, mode):
+        return extra, prefixes, None
+    for item in items:
+        instance = item.instance
+        if instance is not None and instance.class_name not in prefixes:
+            prefixes[instance.class_name] = chr(ord(first) + len(extra))
+            extra.append(instance.resource_uri)
+    common = None
+    if _items_need_common(items):
+        common = chr(ord(first) + len(extra))
+        extra.append(names.CIM_COMMON)
+    return extra, prefixes, common
+
+
 def enumerate_response(
     relates_to: str,
     message_id: str,
@@ -156,13 +187,9 @@ def enumerate_response(
     if context is not None:
         body += f"<g:EnumerationContext>{escape(context)}</g:EnumerationContext>"
     if items is not None:
-        common = None
-        if _writes_instances(items, mode):
-            extra.append(resource_uri)
-            if _items_need_common(items):
-                extra.append(names.CIM_COMMON)
-                common = "i"
-        body += f"<c:Items>{_items_xml(items, 'h', common, mode)}</c:Items>"
+        namespaces, prefixes, common = _item_namespaces(items, mode, "h")
+        extra += namespaces
+        body += f"<c:Items>{_items_xml(items, prefixes, common, mode)}</c:Items>"
         if context is None:
             body += "<c:EndOfSequence></c:EndOfSequence>"
     body += "</g:EnumerateResponse>"
@@ -180,17 +207,12 @@ def pull_response(
     mode: str | None = None,
 ) -> bytes:
     """PullResponse; ``context=None`` marks the last page (EndOfSequence, no context)."""
-    extra = [names.WSEN]
-    common = None
-    if _writes_instances(items, mode):
-        extra.append(resource_uri)
-        if _items_need_common(items):
-            extra.append(names.CIM_COMMON)
-            common = "i"
+    namespaces, prefixes, common = _item_namespaces(items, mode, "h")
+    extra = [names.WSEN, *namespaces]
     body = "<g:PullResponse>"
     if context is not None:
         body += f"<g:EnumerationContext>{escape(context)}</g:EnumerationContext>"
-    body += f"<g:Items>{_items_xml(items, 'h', common, mode)}</g:Items>"
+    body += f"<g:Items>{_items_xml(items, prefixes, common, mode)}</g:Items>"
     if context is None:
         body += "<g:EndOfSequence></g:EndOfSequence>"
     body += "</g:PullResponse>"
