@@ -300,11 +300,12 @@ class Client:
         if response.fault is not None:
             fault = response.fault
             cls = _FAULT_CLASSES.get(fault.subcode, exc.WSManFault)
-            if fault.subcode == "InternalError" and fault.amt_status == PTStatus.NOT_READY:
-                cls = exc.DeviceBusyError
             what = names.class_name_of(resource_uri) if resource_uri else "request"
             detail = f" ({fault.detail})" if fault.detail else ""
-            raise cls(f"{what}: {fault.subcode}: {fault.reason}{detail}", code=fault.code, subcode=fault.subcode,
+            message = f"{what}: {fault.subcode}: {fault.reason}{detail}"
+            if fault.subcode == "InternalError" and fault.amt_status == PTStatus.NOT_READY:
+                cls, message = exc.DeviceBusyError, f"{what}: AMT is busy (InternalError, AMT-STATUS 2 NOT_READY)"
+            raise cls(message, code=fault.code, subcode=fault.subcode,
                       reason=fault.reason, detail=fault.detail, host=self.host, resource_uri=resource_uri,
                       action=action)
         return response

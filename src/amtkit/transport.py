@@ -372,6 +372,8 @@ class Transport:
             if connecting:
                 raise exc.ConnectTimeoutError(f"no connection to port {self.port} within "
                                               f"{timeout.connect_seconds:g} s", host=self.host) from None
+            if self.deadline is not None and timeout.read < self.timeout.read:
+                raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host) from None
             raise exc.ReadTimeoutError(f"no answer within {timeout.read:g} s", host=self.host) from None
         except ssl.SSLError as error:
             raise exc.TLSError(f"TLS failed: {_short(str(error))}", reason="protocol", host=self.host) from None

@@ -22,7 +22,8 @@ from typing import Any
 import click
 
 from ..boot import THEN_ACTIONS, BootTarget
-from .common import connection_options, emit, handle_errors, make_connection
+from .common import connection_options, emit, handle_errors, make_connection, open_client, profile_options
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host
 
 __all__ = ["boot_command", "ider_group"]
 
@@ -31,22 +32,33 @@ _WSMAN_TIMEOUT_CAP = 60.0
 
 
 @click.command("boot")
-@click.argument("host")
+@click.argument("hosts", nargs=-1, required=True, metavar="TARGETS...")
 @click.argument("target", type=click.Choice([*_ONCE_TARGETS, "clear"], case_sensitive=False))
 @click.option("--then", "then", type=click.Choice(list(THEN_ACTIONS), case_sensitive=False), default=None,
               help="Power action that makes the boot happen now (auto: on when off, reset otherwise).")
 @connection_options
+@profile_options
+@fleet_options
 @handle_errors
-def boot_command(host: str, target: str, then: str | None, as_json: bool, **options: Any) -> None:
-    """Boot HOST once to TARGET: pxe (network), disk, cd (its own CD/DVD drive), bios (BIOS setup).
+def boot_command(hosts: tuple[str, ...], target: str, then: str | None, as_json: bool, profiles_file: str | None,
+                 profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
+    """Boot TARGETS once to TARGET: pxe (network), disk, cd (its own CD/DVD drive), bios (BIOS setup).
 
     The override is used by the next boot only, then AMT forgets it; `clear` removes one not used yet.
+    TARGETS is one host, or many for a fleet job.
     """
+    if target.lower() == "clear" and then is not None:
+        raise click.UsageError("--then makes no sense with clear")
     conn = make_connection(as_json=as_json, **options)
-    with conn.client(host) as client:
+    host = single_host(hosts, fleet)
+    if host is None:
+        from ..fleet import tasks
+
+        run_fleet(tasks.boot(target.lower(), then=then), hosts, conn, profiles_file, profile_name, fleet,
+                  lambda r: _boot_text({"host": r.host, **(r.data or {})}).split(": ", 1)[-1])
+        return
+    with open_client(conn, host, profiles_file, profile_name) as client:
         if target.lower() == "clear":
-            if then is not None:
-                raise click.UsageError("--then makes no sense with clear")
             settings = client.boot.clear()
             data: dict[str, Any] = {"ok": True, "host": host, "target": "clear", "settings": settings.to_dict()}
         else:

@@ -20,7 +20,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -29,7 +29,19 @@ from ..defense.cbfilters import SHIPPED, load
 from ..defense.client import ApplyResult, DefenseStatus
 from ..defense.model import DefenseError, LimitError
 from ..defense.plan import prepare
-from .common import connection_options, emit, handle_errors, make_connection, report_error
+from .common import (
+    connection_options,
+    emit,
+    handle_errors,
+    make_connection,
+    open_client,
+    profile_options,
+    report_error,
+)
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host
+
+if TYPE_CHECKING:
+    from ..fleet.report import HostResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,52 +115,91 @@ def _apply_text(result: ApplyResult) -> str:
     return "\n".join(lines)
 
 
-def _run_apply(host: str, filters: str, managers: tuple[str, ...], anti_spoofing: bool | None,
-               policy_timeout: int | None, force: bool, interface: int, as_json: bool,
-               options: dict[str, Any]) -> None:
+def _run_apply(targets: tuple[str, ...], filters: str, managers: tuple[str, ...], anti_spoofing: bool | None,
+               policy_timeout: int | None, force: bool, interface: int, as_json: bool, profiles_file: str | None,
+               profile_name: str | None, fleet: FleetArgs, options: dict[str, Any]) -> None:
     filter_set = load(filters)
     conn = make_connection(as_json=as_json, **options)
-    with conn.client(host) as client:
+    host = single_host(targets, fleet)
+    if host is None:
+        plan = prepare(filter_set, managers, anti_spoofing=anti_spoofing, timeout=policy_timeout)
+        if not plan.safe and not force:  # refused for every host before anything is written anywhere
+            raise exc.LockoutError(f"refusing to apply {plan.policy.name!r} to any host: it would cut them off from "
+                                   "their management server\n" + "\n".join(f"  {r}" for r in plan.refusal()),
+                                   blocked=plan.refusal())
+        from ..fleet import tasks
+
+        task = tasks.defense_apply(filters, manager=managers, anti_spoofing=anti_spoofing, timeout=policy_timeout,
+                                   force=force, port=interface)
+        run_fleet(task, targets, conn, profiles_file, profile_name, fleet, _apply_line)
+        return
+    with open_client(conn, host, profiles_file, profile_name) as client:
         result = client.defense.apply(filter_set, manager=managers, anti_spoofing=anti_spoofing,
                                       timeout=policy_timeout, force=force, port=interface)
     emit(result.to_dict(), as_json, lambda _: _apply_text(result))
 
 
+def _apply_line(result: HostResult) -> str:
+    data = result.data or {}
+    done = "applied" if data.get("changed") else "already in place"
+    return f"{data.get('policy')} {done} ({data.get('filters')} filters)" + (
+        "" if data.get("active") else f", outranked by {data.get('outranked_by')}")
+
+
 @defense.command("apply")
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @click.option("--filters", "filters", default="default", show_default=True, metavar="FILE|NAME",
               help=f"CBFilters file, or a shipped set: {', '.join(SHIPPED)}.")
 @_policy_options
 @connection_options
+@profile_options
+@fleet_options
 @handle_errors
 @_defense_errors
-def apply_command(host: str, filters: str, managers: tuple[str, ...], anti_spoofing: bool | None,
-                  policy_timeout: int | None, force: bool, interface: int, as_json: bool, **options: Any) -> None:
-    """Make a filter set HOST's System Defense policy (replaces amtkit's previous one)."""
-    _run_apply(host, filters, managers, anti_spoofing, policy_timeout, force, interface, as_json, options)
+def apply_command(targets: tuple[str, ...], filters: str, managers: tuple[str, ...], anti_spoofing: bool | None,
+                  policy_timeout: int | None, force: bool, interface: int, as_json: bool, profiles_file: str | None,
+                  profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
+    """Make a filter set the System Defense policy of TARGETS (one host, or a fleet job); replaces amtkit's
+    previous one."""
+    _run_apply(targets, filters, managers, anti_spoofing, policy_timeout, force, interface, as_json, profiles_file,
+               profile_name, fleet, options)
 
 
 @defense.command("ping")
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @_policy_options
 @connection_options
+@profile_options
+@fleet_options
 @handle_errors
 @_defense_errors
-def ping_command(host: str, managers: tuple[str, ...], anti_spoofing: bool | None, policy_timeout: int | None,
-                 force: bool, interface: int, as_json: bool, **options: Any) -> None:
+def ping_command(targets: tuple[str, ...], managers: tuple[str, ...], anti_spoofing: bool | None,
+                 policy_timeout: int | None, force: bool, interface: int, as_json: bool, profiles_file: str | None,
+                 profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
     """Apply the ping preset: only the manager, ARP and ping (ICMP) pass."""
-    _run_apply(host, "ping", managers, anti_spoofing, policy_timeout, force, interface, as_json, options)
+    _run_apply(targets, "ping", managers, anti_spoofing, policy_timeout, force, interface, as_json, profiles_file,
+               profile_name, fleet, options)
 
 
 @defense.command("remove")
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @connection_options
+@profile_options
+@fleet_options
 @handle_errors
 @_defense_errors
-def remove_command(host: str, as_json: bool, **options: Any) -> None:
-    """Remove amtkit's filters and policy from HOST: full network again (foreign policies stay)."""
+def remove_command(targets: tuple[str, ...], as_json: bool, profiles_file: str | None, profile_name: str | None,
+                   fleet: FleetArgs, **options: Any) -> None:
+    """Remove amtkit's filters and policy from TARGETS: full network again (foreign policies stay)."""
     conn = make_connection(as_json=as_json, **options)
-    with conn.client(host) as client:
+    host = single_host(targets, fleet)
+    if host is None:
+        from ..fleet import tasks
+
+        run_fleet(tasks.defense_remove(), targets, conn, profiles_file, profile_name, fleet, lambda r: (
+            "quarantine lifted" if (r.data or {}).get("changed") else "nothing of amtkit's to remove"))
+        return
+    with open_client(conn, host, profiles_file, profile_name) as client:
         result = client.defense.remove()
     emit(result.to_dict(), as_json, lambda _: (
         f"{host}: removed {result.policies} policy(ies) and {result.filters} filter(s); amtkit's quarantine is lifted"
@@ -183,19 +234,36 @@ def _show_text(status: DefenseStatus) -> str:
 
 
 @defense.command("show")
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @click.option("--interface", "interface", type=click.IntRange(0, 1), default=0, show_default=True,
               help="AMT network interface: 0 wired, 1 wireless.")
 @click.option("--reset", is_flag=True, help="Reset the counters after reading them.")
 @connection_options
+@profile_options
+@fleet_options
 @handle_errors
 @_defense_errors
-def show_command(host: str, interface: int, reset: bool, as_json: bool, **options: Any) -> None:
-    """Show the policy in force on HOST with its filters' counters."""
+def show_command(targets: tuple[str, ...], interface: int, reset: bool, as_json: bool, profiles_file: str | None,
+                 profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
+    """Show the policy in force on TARGETS with its filters' counters."""
     conn = make_connection(as_json=as_json, **options)
-    with conn.client(host) as client:
+    host = single_host(targets, fleet)
+    if host is None:
+        if reset:
+            raise click.UsageError("--reset works on one host at a time")
+        from ..fleet import tasks
+
+        run_fleet(tasks.defense_show(port=interface), targets, conn, profiles_file, profile_name, fleet,
+                  _show_line)
+        return
+    with open_client(conn, host, profiles_file, profile_name) as client:
         status = client.defense.show(port=interface, reset=reset)
     emit(status.to_dict(), as_json, lambda _: _show_text(status))
+
+
+def _show_line(result: HostResult) -> str:
+    active = (result.data or {}).get("active")
+    return "no policy in force (full network)" if not active else f"{active.get('name')} in force"
 
 
 @defense.command("check")

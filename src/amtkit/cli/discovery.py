@@ -11,7 +11,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,10 @@ from .common import (
     open_store_quietly,
     profile_options,
 )
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host
+
+if TYPE_CHECKING:
+    from ..fleet.report import HostResult
 
 __all__ = ["diagnose_command", "discover_command", "inventory_command"]
 
@@ -172,17 +176,32 @@ def _note(record: HostRecord) -> str:
 
 
 @click.command("inventory")
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @connection_options
 @profile_options
+@fleet_options
 @handle_errors
-def inventory_command(host: str, as_json: bool, profiles_file: str | None, profile_name: str | None,
-                      **options: Any) -> None:
-    """Show what HOST is: firmware, names, network, hardware, setup, features."""
+def inventory_command(targets: tuple[str, ...], as_json: bool, profiles_file: str | None, profile_name: str | None,
+                      fleet: FleetArgs, **options: Any) -> None:
+    """Show what TARGETS are: firmware, names, network, hardware, setup, features (one host, or a fleet job)."""
     conn = make_connection(as_json=as_json, **options)
+    host = single_host(targets, fleet)
+    if host is None:
+        from ..fleet import tasks
+
+        run_fleet(tasks.inventory(), targets, conn, profiles_file, profile_name, fleet, _inventory_line)
+        return
     with open_client(conn, host, profiles_file, profile_name) as client:
         inventory = client.inventory.collect()
     emit({"ok": True, **inventory.as_dict()}, as_json, _inventory_text)
+
+
+def _inventory_line(result: HostResult) -> str:
+    data = result.data or {}
+    versions, general = data.get("versions", {}), data.get("general", {})
+    chassis = (data.get("hardware") or {}).get("chassis") or {}
+    return (f"AMT {versions.get('amt') or '?'}, {general.get('fqdn') or '?'}, "
+            f"{chassis.get('manufacturer') or '?'} {chassis.get('model') or ''}, serial {chassis.get('serial_number') or '?'}")
 
 
 def _gib(value: int | None) -> str:

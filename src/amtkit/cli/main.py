@@ -19,6 +19,8 @@ from .boot import boot_command, ider_group
 from .common import connection_options, emit, handle_errors, make_connection, open_client, profile_options
 from .defense import defense
 from .discovery import diagnose_command, discover_command, inventory_command
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host
+from .jobs import job_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,12 +30,19 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @connection_options
+@fleet_options
 @handle_errors
-def identify(host: str, as_json: bool, **options: Any) -> None:
-    """Ask HOST what it is (WS-Man Identify, no credentials needed)."""
+def identify(targets: tuple[str, ...], as_json: bool, fleet: FleetArgs, **options: Any) -> None:
+    """Ask TARGETS what they are (WS-Man Identify, no credentials needed)."""
     conn = make_connection(as_json=as_json, **options)
+    host = single_host(targets, fleet)
+    if host is None:
+        from ..fleet import Login, tasks
+
+        run_fleet(tasks.identify(), targets, conn, None, None, fleet, login=Login(conn.username))
+        return
     from ..client import Client
     from ..config import Timeout
 
@@ -50,18 +59,30 @@ def identify(host: str, as_json: bool, **options: Any) -> None:
 
 @main.group()
 def power() -> None:
-    """Read and change the host's power state."""
+    """Read and change the host's power state (of one machine or many: see TARGETS)."""
 
 
 @power.command("status")
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @connection_options
 @profile_options
+@fleet_options
 @handle_errors
-def power_status(host: str, as_json: bool, profiles_file: str | None, profile_name: str | None,
-                 **options: Any) -> None:
-    """Show the power state and the actions offered now."""
+def power_status(targets: tuple[str, ...], as_json: bool, profiles_file: str | None, profile_name: str | None,
+                 fleet: FleetArgs, **options: Any) -> None:
+    """Show the power state and the actions offered now.
+
+    TARGETS: one host, or many (addresses, names, 10.0.0.0/24, 10.0.0.1-40, @file, store:amt) for a
+    fleet job with a progress bar, a per-host report and exit code 0 (all ok), 20 (some failed),
+    21 (all failed) or 130 (cancelled).
+    """
     conn = make_connection(as_json=as_json, **options)
+    host = single_host(targets, fleet)
+    if host is None:
+        from ..fleet import tasks
+
+        run_fleet(tasks.power_status(), targets, conn, profiles_file, profile_name, fleet)
+        return
     with open_client(conn, host, profiles_file, profile_name) as client:
         status = client.power.status()
     data = {"ok": True, "host": host, **status.to_dict()}
@@ -69,16 +90,24 @@ def power_status(host: str, as_json: bool, profiles_file: str | None, profile_na
 
 
 def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
-    @power.command(name, help=summary)
-    @click.argument("host")
+    @power.command(name, help=summary + " TARGETS: one host or many (a fleet job).")
+    @click.argument("targets", nargs=-1, required=True)
     @click.option("--wait", "wait_seconds", type=float, default=None, metavar="SECONDS",
                   help="Wait up to SECONDS for the resulting state.")
     @connection_options
     @profile_options
+    @fleet_options
     @handle_errors
-    def command(host: str, wait_seconds: float | None, as_json: bool, profiles_file: str | None,
-                profile_name: str | None, **options: Any) -> None:
+    def command(targets: tuple[str, ...], wait_seconds: float | None, as_json: bool, profiles_file: str | None,
+                profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
         conn = make_connection(as_json=as_json, **options)
+        host = single_host(targets, fleet)
+        if host is None:
+            from ..fleet import tasks
+
+            run_fleet(tasks.power_action(action.cli_name, wait=wait_seconds), targets, conn, profiles_file,
+                      profile_name, fleet)
+            return
         with open_client(conn, host, profiles_file, profile_name) as client:
             client.power.request(action)
             state = None
@@ -168,6 +197,7 @@ main.add_command(diagnose_command)
 
 
 main.add_command(defense)
+main.add_command(job_group)
 
 main.add_command(boot_command)
 main.add_command(ider_group)
