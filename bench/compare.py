@@ -8,7 +8,11 @@ its repetitions, so they share the machine's load). A change counts only when it
 that noise, i.e. when both hold:
 
 * the two runs' ranges ``[min, max]`` do not overlap, and
-* the medians differ by more than the wider of the two ranges (the band).
+* the medians differ by more than the band: the wider of the two ranges, and for a quantity that
+  varies at all (a time, a rate) at least :data:`NOISE_FLOOR` of the old median, because
+  repetitions within one run share that run's load and so understate how much two runs at
+  different times differ. A quantity whose repetitions all agree in both runs (a count of round
+  trips) is exact: its band is 0 and any change counts.
 
 Otherwise the figure is **within noise**. A change that counts is **better** or **worse** by the
 figure's direction (times and memory: lower is better; rates: higher; a target says which), or
@@ -29,6 +33,10 @@ from .record import Figure, RecordError, RunRecord, Spread, resolve
 
 WITHIN_NOISE = "within noise"
 SAME = "same"
+NOISE_FLOOR = 0.10
+"""Least band of a varying quantity, as a fraction of its old median (asv's default factor of 1.1)."""
+LOAD_RATIO_WARNING = 1.5
+"""Warn when one run's mean load average is this many times the other's."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class Change:
     direction: str | None
     old_verdict: str = ""
     new_verdict: str = ""
+    floor: float = NOISE_FLOOR
 
     @property
     def delta(self) -> float:
@@ -56,10 +65,19 @@ class Change:
         return self.delta / abs(self.old.median)
 
     @property
-    def band(self) -> float:
-        """The noise band: the wider of the two runs' ranges."""
+    def exact(self) -> bool:
+        """Every repetition of both runs gave the same value within its run: a count, not a measurement."""
         assert self.old is not None and self.new is not None
-        return max(self.old.width, self.new.width)
+        return self.old.width == 0 and self.new.width == 0 and self.banded
+
+    @property
+    def band(self) -> float:
+        """The noise band: the wider of the two ranges, at least ``floor`` of the old median unless exact."""
+        assert self.old is not None and self.new is not None
+        widest = max(self.old.width, self.new.width)
+        if self.exact or (not self.banded and widest == 0):
+            return widest
+        return max(widest, self.floor * abs(self.old.median))
 
     @property
     def banded(self) -> bool:
@@ -98,7 +116,7 @@ def not_run(old: RunRecord, new: RunRecord) -> list[str]:
     return sorted({f.benchmark for f in old.figures} - ran)
 
 
-def compare_runs(old: RunRecord, new: RunRecord) -> list[Change]:
+def compare_runs(old: RunRecord, new: RunRecord, floor: float = NOISE_FLOOR) -> list[Change]:
     """Every figure of either run, value then client CPU: the new run's order, then the figures the new
     run lost (of benchmarks it ran; benchmarks it did not run at all are left out, see :func:`not_run`)."""
     old_by_key = {f.key: f for f in old.figures}
@@ -111,10 +129,28 @@ def compare_runs(old: RunRecord, new: RunRecord) -> list[Change]:
         either = after or before
         assert either is not None
         changes.append(Change(either.label, either.unit, _value(before), _value(after), either.direction,
-                              before.verdict if before else "", after.verdict if after else ""))
+                              before.verdict if before else "", after.verdict if after else "", floor))
         if _cpu(before) is not None or _cpu(after) is not None:
-            changes.append(Change(f"{either.label} [client CPU]", either.unit, _cpu(before), _cpu(after), "lower"))
+            changes.append(Change(f"{either.label} [client CPU]", either.unit, _cpu(before), _cpu(after), "lower",
+                                  floor=floor))
     return changes
+
+
+def _mean_load(record: RunRecord) -> float | None:
+    loads = [x for x in (record.machine.get("load_average_1min"), record.load_average_end)
+             if isinstance(x, (int, float))]
+    return sum(loads) / len(loads) if loads else None
+
+
+def load_warning(old: RunRecord, new: RunRecord) -> str | None:
+    """A warning when the two runs ran under very different load (their repetitions cannot show that)."""
+    a, b = _mean_load(old), _mean_load(new)
+    if a is None or b is None or min(a, b) <= 0:
+        return None
+    if max(a, b) / min(a, b) < LOAD_RATIO_WARNING:
+        return None
+    return (f"load differed (old {a:.1f}, new {b:.1f} on average): times are less comparable than their "
+            "bands say; repeat the runs under similar load before trusting a better or worse time")
 
 
 def _change_text(change: Change) -> str:
@@ -151,6 +187,8 @@ def format_comparison(old: RunRecord, new: RunRecord, changes: Sequence[Change])
         counts[c.status] = counts.get(c.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: -kv[1]))
     notes = [f"old: {old.describe()}", f"new: {new.describe()}", "", *table, "", f"{len(changes)} compared: {summary}"]
+    if warning := load_warning(old, new):
+        notes.append(f"warning: {warning}")
     if skipped := not_run(old, new):
         notes.append(f"not run this time: {', '.join(skipped)}")
     if any(c.status.endswith("?") for c in changes):
@@ -164,13 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.splitlines()[0])
     parser.add_argument("old", help="results file or saved name (bench/results/NAME.json)")
     parser.add_argument("new", help="results file or saved name")
+    parser.add_argument("--noise-floor", type=float, default=NOISE_FLOOR * 100, metavar="PCT",
+                        help=f"least band of a varying figure, in percent of its old median (default "
+                        f"{NOISE_FLOOR * 100:.0f})")
     args = parser.parse_args(argv)
     try:
         old, new = RunRecord.read(resolve(args.old)), RunRecord.read(resolve(args.new))
     except RecordError as error:
         print(f"python -m bench.compare: {error}", file=sys.stderr)
         return 2
-    print(format_comparison(old, new, compare_runs(old, new)))
+    print(format_comparison(old, new, compare_runs(old, new, args.noise_floor / 100)))
     return 0
 
 

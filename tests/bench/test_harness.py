@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.compare import compare_runs, format_comparison, not_run
+from bench.compare import compare_runs, format_comparison, load_warning, not_run
 from bench.framework import Row, Target, goal, minimum, number, timed
 from bench.record import Commit, Figure, RecordError, RunRecord, Spread, aggregate
 from bench.report import DocumentError, block_source, update
@@ -180,6 +180,21 @@ def test_disjoint_ranges_with_a_shift_inside_the_wider_band_are_within_noise() -
     assert status((1.0, 1.5, 2.0), (2.1, 2.15, 2.2)) == "within noise"
 
 
+def test_a_varying_quantity_must_move_more_than_the_noise_floor() -> None:
+    # apart and further than either range is wide, but 5 % is inside the 10 % floor for varying quantities
+    assert status((100.0, 101.0, 102.0), (105.0, 106.0, 107.0)) == "within noise"
+
+
+def test_exact_counts_have_no_floor_so_one_more_round_trip_counts() -> None:
+    assert status((72.0, 72.0, 72.0), (73.0, 73.0, 73.0), unit="requests", better="lower") == "worse"
+
+
+def test_a_lower_noise_floor_lets_a_smaller_change_count() -> None:
+    old, new = run([figure((100.0, 101.0, 102.0))]), run([figure((105.0, 106.0, 107.0))])
+    [change] = compare_runs(old, new, floor=0.02)
+    assert (change.band, change.status) == (2.02, "worse")
+
+
 def test_higher_is_better_for_rates() -> None:
     assert status((100.0, 101.0, 102.0), (150.0, 151.0, 152.0), unit="req/s") == "better"
 
@@ -216,6 +231,15 @@ def test_benchmarks_not_run_are_listed_not_reported_gone() -> None:
     assert not_run(old, new) == ["other.area"]
     assert [c.label for c in compare_runs(old, new)] == ["area.what: apply"]
     assert "not run this time: other.area" in format_comparison(old, new, compare_runs(old, new))
+
+
+def test_runs_under_very_different_load_are_flagged() -> None:
+    quiet = replace(run([]), machine={"load_average_1min": 1.0}, load_average_end=2.0)
+    busy = replace(run([]), machine={"load_average_1min": 4.0}, load_average_end=5.0)
+    assert load_warning(quiet, busy) == (
+        "load differed (old 1.5, new 4.5 on average): times are less comparable than their bands say; "
+        "repeat the runs under similar load before trusting a better or worse time")
+    assert load_warning(quiet, quiet) is None
 
 
 def test_comparison_shows_a_verdict_that_changed() -> None:
