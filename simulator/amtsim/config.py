@@ -30,7 +30,14 @@ class Timing:
     redirection_idle_timeout: float = 120.0
     """A redirection connection from which nothing arrives for this long is closed, unless it has IDE-R
     open (consoles wait silently for a reboot).  About two minutes, as SOL users observe on AMT 16."""
-
+    http_idle_timeout: float = 60.0
+    """A WS-Man connection with nothing in progress (kept alive between requests) is closed after this."""
+    http_header_timeout: float = 10.0
+    """A request head must arrive whole within this many seconds of its first byte (else 408)."""
+    http_body_timeout: float = 30.0
+    """A request body must arrive whole within this many seconds of the end of its head (else 408)."""
+    http_send_timeout: float = 30.0
+    """A peer that reads none of our pending replies for this long is cut off."""
 
     def with_instant_power(self) -> Timing:
         """These timings with power transitions that take no time (everything else kept)."""
@@ -118,6 +125,8 @@ class DeviceConfig:
     kvm_enabled: bool = True
     ider_enabled: bool = True
     sol_enabled: bool = True
+    max_http_connections: int = 1024
+    """Open WS-Man connections (both ports) at most; at the cap the longest-idle one makes room."""
     condition: str = "healthy"
     """What this machine is, as the scenario states it (``healthy``, ``hung``, ``no-listener``,
     ``wrong-password``, ``power-unknown``, ``busy``, ``goes-silent``; see :mod:`amtsim.fleetgen`): the

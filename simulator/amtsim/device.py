@@ -23,6 +23,7 @@ from .backends.availability import Availability
 from .backends.general import GeneralBackend
 from .backends.power import PowerBackend
 from .config import DeviceConfig
+from .connections import ConnectionTable
 
 MAX_ENUMERATION_CONTEXTS = 32
 
@@ -36,6 +37,8 @@ class Stats:
     auth_challenges: int = 0
     auth_failures: int = 0
     connections: int = 0
+    internal_errors: int = 0
+    """Requests whose handling raised (answered 500): always a simulator bug; the fuzz harness counts them."""
 
 
 @dataclass
@@ -75,6 +78,8 @@ class SimulatedDevice:
             lockout_seconds=cfg.timing.lockout_seconds, clock=self.clock,
         )
         self.availability = Availability(cfg.faults, clock=self.clock)
+        self.http_connections: ConnectionTable | None = None
+        """The open WS-Man connections while the device listens (:mod:`amtsim.connections`)."""
         self._message_counter = itertools.count(random.randrange(0x1000, 0x100000))
         self._context_counter = itertools.count(random.randrange(0x10, 0xFFFF))
         self.enumerations: OrderedDict[str, EnumerationState] = OrderedDict()

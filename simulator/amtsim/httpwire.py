@@ -1,149 +1,34 @@
-"""HTTP/1.1 framing as AMT's web server does it: a small request reader and AMT-style replies.
+"""HTTP/1.1 framing as AMT's web server does it: requests read by the project's one strict reader
+(:mod:`amtkit.http.reader`, shared with discovery) and AMT-style replies.
 
-Hand-written rather than taken from an HTTP library because the replies must match AMT byte
-for byte: header order, ``Transfer-Encoding: chunked`` with 4-digit upper-case hex chunk
-sizes, the 401 page with ``Content-Length`` and ``Connection: close``. The reader is bounded
-(header and body sizes) and raises :class:`HTTPParseError` for garbage, never anything else.
+The replies are written by hand because they must match AMT byte for byte: header order,
+``Transfer-Encoding: chunked`` with 4-digit upper-case hex chunk sizes, the 401 page with
+``Content-Length`` and ``Connection: close``. The reader is bounded (head, body, chunk count)
+and raises :class:`HTTPParseError` for garbage, never anything else.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass
 from email.utils import formatdate
 
+from amtkit.http.reader import FramingError, Kind, Limits, Message, MessageReader
 from amtkit.wsman import names
 
-MAX_HEADER_BYTES = 16 * 1024
-MAX_BODY_BYTES = 1024 * 1024
 CHUNK_SIZE = 0x500
 
+LIMITS = Limits()
+MAX_HEADER_BYTES = LIMITS.head_bytes
+MAX_BODY_BYTES = LIMITS.body_bytes
 
-# A request line starts with a method token and a space; any prefix of that is still plausible.
-_METHOD_PREFIX = 17
-_METHOD_START = re.compile(rb"[A-Za-z]{1,16}(?: |$)")
-
-
-class HTTPParseError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+HTTPParseError = FramingError
+"""Bytes that are not an acceptable request; ``status`` is the answer (400, 413, 431, 501)."""
+HTTPRequest = Message
 
 
-@dataclass
-class HTTPRequest:
-    method: str
-    target: str
-    version: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def keep_alive(self) -> bool:
-        connection = self.headers.get("connection", "").lower()
-        if self.version == "HTTP/1.0":
-            return connection == "keep-alive"
-        return connection != "close"
-
-
-class RequestReader:
-    """Feed bytes, get complete requests. Handles Content-Length and chunked request bodies."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[HTTPRequest]:
-        self._buffer += data
-        requests: list[HTTPRequest] = []
-        while True:
-            request = self._next()
-            if request is None:
-                return requests
-            requests.append(request)
-
-    def _next(self) -> HTTPRequest | None:
-        buffer = self._buffer
-        while buffer[:2] == b"\r\n":  # tolerate stray CRLF between requests (RFC 7230 3.5)
-            del buffer[:2]
-        if bytes(buffer[:2]) not in (b"", b"\r") and _METHOD_START.match(buffer[:_METHOD_PREFIX]) is None:
-            # Refuse at once what cannot become a request line (a TLS hello on the plain port,
-            # binary junk): waiting for a blank line that never comes would hang the client.
-            raise HTTPParseError(400, "not an HTTP request")
-        end = buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(buffer) > MAX_HEADER_BYTES:
-                raise HTTPParseError(431, "request header too large")
-            return None
-        if end > MAX_HEADER_BYTES:
-            raise HTTPParseError(431, "request header too large")
-        try:
-            head = bytes(buffer[:end]).decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes everything
-            raise HTTPParseError(400, "undecodable header") from None
-        lines = head.split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise HTTPParseError(400, "malformed request line")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep or not name or name != name.strip():
-                raise HTTPParseError(400, "malformed header line")
-            key = name.lower()
-            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-        body_start = end + 4
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            parsed = _dechunk(buffer, body_start)
-            if parsed is None:
-                return None
-            body, consumed = parsed
-        else:
-            length_text = headers.get("content-length", "0") or "0"
-            if _DECIMAL.fullmatch(length_text) is None:  # ASCII digits only: "²".isdigit() is True
-                raise HTTPParseError(400, "bad Content-Length")
-            length = int(length_text)
-            if length > MAX_BODY_BYTES:
-                raise HTTPParseError(413, "request body too large")
-            if len(buffer) < body_start + length:
-                return None
-            body, consumed = bytes(buffer[body_start:body_start + length]), body_start + length
-        del buffer[:consumed]
-        return HTTPRequest(method, target, version, headers, body)
-
-
-_DECIMAL = re.compile(r"[0-9]{1,12}")
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,12}")
-
-
-def _dechunk(buffer: bytearray, start: int) -> tuple[bytes, int] | None:
-    body = bytearray()
-    pos = start
-    while True:
-        line_end = buffer.find(b"\r\n", pos)
-        if line_end < 0:
-            if len(buffer) - pos > 64:
-                raise HTTPParseError(400, "malformed chunk size line")
-            return None
-        size_text = bytes(buffer[pos:line_end]).split(b";", 1)[0].strip()
-        # Hex digits only: int(x, 16) also takes "-6", "0x1f" and "1_0", and a negative size would
-        # send this loop back to the same line for ever.
-        if _HEX.fullmatch(size_text) is None:
-            raise HTTPParseError(400, "malformed chunk size")
-        size = int(size_text, 16)
-        if len(body) + size > MAX_BODY_BYTES:
-            raise HTTPParseError(413, "request body too large")
-        data_start = line_end + 2
-        if size == 0:
-            trailer_end = buffer.find(b"\r\n", data_start)
-            if trailer_end < 0:
-                return None
-            return bytes(body), trailer_end + 2
-        if len(buffer) < data_start + size + 2:
-            return None
-        body += buffer[data_start:data_start + size]
-        pos = data_start + size + 2
+def RequestReader() -> MessageReader:  # noqa: N802 - the reader type's historical name
+    """The request reader of one connection: :class:`amtkit.http.reader.MessageReader` (RFC 9112, incremental)."""
+    return MessageReader(Kind.REQUEST, LIMITS)
 
 
 # --- replies ----------------------------------------------------------------------------------
@@ -160,8 +45,9 @@ def http_date() -> str:
 
 
 _REASONS = {200: "OK", 303: "See Other", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            405: "Method Not Allowed", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+            405: "Method Not Allowed", 408: "Request Timeout", 413: "Request Entity Too Large",
+            431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
+            503: "Service Unavailable"}
 
 
 def chunked(body: bytes, chunk_size: int = CHUNK_SIZE) -> bytes:

@@ -9,6 +9,7 @@ foreground for the ``amtkit-sim`` command.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import resource
 import socket
@@ -27,6 +28,7 @@ from amtkit.wsman import names
 from . import httpwire
 from .backends.accounts import Verdict
 from .config import DeviceConfig
+from .connections import ConnectionTable, Phase
 from .device import SimulatedDevice
 from .dispatch import Reply, dispatch_wsman, try_identify
 from .redirection import RedirectionListeners
@@ -61,92 +63,208 @@ class _Handled:
 class WSManProtocol(asyncio.Protocol):
     """One client connection to one device's WS-Man port.
 
-    Requests are answered in order. One the device makes wait (a power change behind another,
-    :attr:`Reply.retry_after <amtsim.dispatch.Reply.retry_after>`) is held on a timer and asked
-    again; requests pipelined behind it on this connection wait their turn, others are unaffected.
+    Requests are read by the strict incremental reader and answered in order. One the device
+    makes wait (a power change behind another, :attr:`Reply.retry_after
+    <amtsim.dispatch.Reply.retry_after>`) is held on a timer and asked again; requests pipelined
+    behind it on this connection wait their turn, others are unaffected.
+
+    The device's :class:`~amtsim.connections.ConnectionTable` guards the connection (cap,
+    per-phase deadlines). Write flow control: while the transport holds more unsent reply bytes
+    than its high-water mark (a peer that pipelines requests and reads no replies), reading stops
+    and queued requests wait, so memory stays bounded by one receive and the transport's buffer.
     """
 
-    def __init__(self, device: SimulatedDevice) -> None:
+    def __init__(self, device: SimulatedDevice, table: ConnectionTable) -> None:
         self.device = device
+        self.table = table
         self.reader = httpwire.RequestReader()
         self.transport: asyncio.Transport | None = None
         self.server = _server_header(device)
+        self.phase = Phase.IDLE
+        self.phase_since = 0.0
         self._queue: deque[tuple[httpwire.HTTPRequest, float]] = deque()
         self._held: asyncio.TimerHandle | None = None
+        self._awaiting = 0
+        """Requests taken for an answer whose reply is not written yet (a hung engine's stay here)."""
+        self._send_blocked = False
+        self._closing = False
+        self._peer_done = False
 
+    # -- asyncio ---------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.phase_since = asyncio.get_running_loop().time()
+        if not self.table.admit(self):
+            self._closing = True
+            transport.abort()
+            return
         with self.device.lock:
             self.device.stats.connections += 1
             if self.device.faults.drop_connections > 0:
                 self.device.faults.drop_connections -= 1
+                self._closing = True
                 transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
         if self._held is not None:
             self._held.cancel()
             self._held = None
         self._queue.clear()
+        self.table.discard(self)
 
     def data_received(self, data: bytes) -> None:
-        transport = self.transport
-        if transport is None or transport.is_closing():
+        if self._closing:
             return
         try:
             requests = self.reader.feed(data)
         except httpwire.HTTPParseError as error:
-            transport.write(httpwire.simple_reply(error.status, self.server, str(error).encode(), close=True))
-            transport.close()
+            self._refuse(error)
             return
         now = time.monotonic()
         self._queue.extend((request, now) for request in requests)
         if self._held is None:
             self._answer_queue()
+        else:
+            self._set_phase()
 
+    def eof_received(self) -> bool:
+        """The peer finished sending: answer what it sent, then close (``True`` keeps the transport open)."""
+        self._peer_done = True
+        return bool(self._queue or self._awaiting or self._held)
+
+    def pause_writing(self) -> None:
+        self._send_blocked = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self._set_phase()
+
+    def resume_writing(self) -> None:
+        self._send_blocked = False
+        if self.transport is not None and not self._closing:
+            self.transport.resume_reading()
+        if self._held is None:
+            self._answer_queue()
+
+    # -- ConnectionTable -------------------------------------------------------------------------
+    def expire(self, phase: Phase) -> None:
+        transport = self.transport
+        self._closing = True
+        if transport is None or transport.is_closing():
+            return
+        if phase in (Phase.HEAD, Phase.BODY):
+            transport.write(httpwire.simple_reply(408, self.server, b"Request Timeout", close=True))
+            transport.close()
+        elif phase is Phase.SEND_BLOCKED:
+            transport.abort()
+        else:
+            transport.close()
+
+    def evict(self) -> None:
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- answering -------------------------------------------------------------------------------
     def _answer_queue(self, retried: _Handled | None = None) -> None:
-        """Answer queued requests in order until one is held or the connection is to close."""
-        while self._queue:
+        """Answer queued requests in order until one is held, the peer stops reading, or the connection closes."""
+        while self._queue and not self._send_blocked and not self._closing:
             request, received = self._queue[0]
             if retried is None:
                 with self.device.lock:
                     answers = self.device.availability.answers()
                 if not answers:
                     self._queue.popleft()  # a hung or silent engine: read, never answered, the connection left open
+                    self._awaiting += 1
                     continue
-            handled = retried if retried is not None else self.handle(request)
+            handled = retried if retried is not None else self._handle_safely(request)
             retried = None
             if handled.retry_after is not None:
                 self._held = asyncio.get_running_loop().call_later(handled.retry_after, self._retry, handled)
-                return
+                break
             self._queue.popleft()
             self._log(handled, received)
             close = handled.close or not request.keep_alive
+            self._awaiting += 1
             delay = self.device.faults.response_delay
             if delay > 0:
                 asyncio.get_running_loop().call_later(delay, self._send, handled.reply, close)
             else:
                 self._send(handled.reply, close)
-            if handled.close:
+            if close:
+                self._closing = True
                 self._queue.clear()
-                return
+        if not self._queue and self.reader.error is not None and not self._closing:
+            self._refuse(self.reader.error)  # garbage after the valid requests: answered, then closed
+        self._set_phase()
+
+    def _handle_safely(self, request: httpwire.HTTPRequest) -> _Handled:
+        try:
+            return self.handle(request)
+        except Exception:  # a simulator bug must cost one request, not the event loop every device shares
+            return self._internal_error(request)
 
     def _retry(self, held: _Handled) -> None:
         """Ask the device again about the held request at the head of the queue."""
         self._held = None
-        if not self._queue or self.transport is None or self.transport.is_closing():
+        if not self._queue or self._closing:
             return
         request, received = self._queue[0]
+        try:
+            with self.device.lock:
+                reply = dispatch_wsman(self.device, request.body, waited=time.monotonic() - received)
+            handled = self._wsman_handled(reply, held.user)
+        except Exception:
+            handled = self._internal_error(request)
+        self._answer_queue(handled)
+
+    def _internal_error(self, request: httpwire.HTTPRequest) -> _Handled:
         with self.device.lock:
-            reply = dispatch_wsman(self.device, request.body, waited=time.monotonic() - received)
-        self._answer_queue(self._wsman_handled(reply, held.user))
+            self.device.stats.internal_errors += 1
+        log.exception("%s: internal error answering %s %s", self.device.name, request.method, request.target[:80])
+        return _Handled(httpwire.simple_reply(500, self.server, b"Internal Server Error", close=True), True,
+                        outcome="500 internal error")
 
     def _send(self, reply: bytes, close: bool) -> None:
+        self._awaiting -= 1
         transport = self.transport
         if transport is None or transport.is_closing():
             return
         transport.write(reply)
         if close:
+            self._closing = True
             transport.close()
+        else:
+            self._set_phase()
+
+    def _refuse(self, error: httpwire.HTTPParseError) -> None:
+        self._closing = True
+        self._queue.clear()
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(httpwire.simple_reply(error.status, self.server, str(error).encode(), close=True))
+            transport.close()
+
+    def _set_phase(self) -> None:
+        if self._closing:
+            return
+        if self._peer_done and not (self._queue or self._awaiting or self._held) and self.transport is not None:
+            self._closing = True
+            self.transport.close()
+            return
+        if self._send_blocked:
+            phase = Phase.SEND_BLOCKED
+        elif self.reader.in_message:
+            phase = Phase.BODY if self.reader.reading_body else Phase.HEAD
+        elif self._awaiting or self._queue or self._held is not None:
+            phase = Phase.BUSY
+        else:
+            phase = Phase.IDLE
+        if phase is not self.phase:
+            self.phase = phase
+            self.phase_since = asyncio.get_running_loop().time()
+            self.table.moved(self)
 
     def _log(self, handled: _Handled, received: float) -> None:
         if REQUEST_LOG.isEnabledFor(logging.INFO):
@@ -209,10 +327,11 @@ class WSManProtocol(asyncio.Protocol):
     def _status_page(self) -> bytes:
         general = self.device.general
         state = general.provisioning_state.name.lower()
+        # Device strings are set through WS-Man (Put of AMT_GeneralSettings): escape them.
         return (
             "<html><head><title>Intel&reg; Active Management Technology</title></head><body>"
-            f"<h1>Intel&reg; Active Management Technology {self.device.config.amt_version}</h1>"
-            f"<p>Simulated by amtsim. Host: {general.hostname}. Provisioning: {state}.</p>"
+            f"<h1>Intel&reg; Active Management Technology {html.escape(self.device.config.amt_version)}</h1>"
+            f"<p>Simulated by amtsim. Host: {html.escape(general.hostname)}. Provisioning: {state}.</p>"
             "<p>Log on to manage this system.</p></body></html>"
         ).encode()
 
@@ -337,12 +456,16 @@ class Simulator:
             return  # AMT off in the MEBx: nothing listens
         loop = asyncio.get_running_loop()
         servers: list[asyncio.AbstractServer] = []
-        http = await loop.create_server(lambda: WSManProtocol(device), config.address, config.http_port,
-                                        reuse_address=True, backlog=512)
+        table = device.http_connections = ConnectionTable(device.name, config.timing, config.max_http_connections)
+
+        def factory() -> WSManProtocol:
+            return WSManProtocol(device, table)
+
+        http = await loop.create_server(factory, config.address, config.http_port, reuse_address=True, backlog=512)
         config.http_port = http.sockets[0].getsockname()[1]
         servers.append(http)
         if config.tls_port is not None:
-            tls = await loop.create_server(lambda: WSManProtocol(device), config.address, config.tls_port,
+            tls = await loop.create_server(factory, config.address, config.tls_port,
                                            ssl=self.certificate.server_context(), reuse_address=True, backlog=512)
             config.tls_port = tls.sockets[0].getsockname()[1]
             servers.append(tls)
@@ -357,8 +480,12 @@ class Simulator:
             result = stopper(device)
             if asyncio.iscoroutine(result):
                 await result
-        for server in self._servers.pop(str(id(device)), []):
+        servers_closing = self._servers.pop(str(id(device)), [])
+        for server in servers_closing:
             server.close()
+        if device.http_connections is not None:
+            device.http_connections.close_all()
+        for server in servers_closing:
             await server.wait_closed()
 
     async def _close_all(self) -> None:
