@@ -15,7 +15,9 @@ thin typed mapping of AMT classes built on :meth:`Client.get`, :meth:`Client.put
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
     from .power import PowerControl
     from .redirection.service import RedirectionControl
 
-__all__ = ["Client"]
+__all__ = ["Client", "EnumerationLimits"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,6 +58,25 @@ _FAULT_CLASSES: dict[str, type[exc.WSManFault]] = {
     "DestinationUnreachable": exc.DestinationUnreachableFault,
     "AccessDenied": exc.AccessDeniedFault,
 }
+
+
+@dataclass(frozen=True)
+class EnumerationLimits:
+    """Bounds of one enumeration: Pull requests, items received, and seconds from the Enumerate.
+
+    A device that never sends EndOfSequence would otherwise be pulled from forever (a hostile or
+    broken one answered 3.2 GB of items in 40 s). AMT's own tables hold a few thousand entries at
+    most (event and audit logs), so the defaults are far above anything real firmware sends.
+    """
+
+    pages: int = 10_000
+    items: int = 100_000
+    seconds: float = 600.0
+
+    def __post_init__(self) -> None:
+        for name in ("pages", "items", "seconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"EnumerationLimits.{name} must be positive, not {getattr(self, name)!r}")
 
 
 class Client:
@@ -73,6 +94,7 @@ class Client:
             Off by default: every AMT offers ``qop="auth"``, so such a challenge means someone in
             between stripped it, and the answer could be replayed with another body. Without this
             switch such a challenge raises :class:`~amtkit.exceptions.AuthenticationError`.
+        enumeration_limits: bounds of every enumeration (:class:`EnumerationLimits`).
     """
 
     def __init__(
@@ -87,6 +109,7 @@ class Client:
         retries: int = 2,
         operation_timeout: float = wsreq.DEFAULT_OPERATION_TIMEOUT,
         allow_digest_without_qop: bool = False,
+        enumeration_limits: EnumerationLimits | None = None,
     ) -> None:
         if operation_timeout < names.MIN_OPERATION_TIMEOUT_SECONDS:
             raise exc.LocalProtocolError(
@@ -101,6 +124,7 @@ class Client:
         self.host = host
         self.username = username
         self.operation_timeout = operation_timeout
+        self.enumeration_limits = enumeration_limits or EnumerationLimits()
         credentials = Credentials(username, password) if password is not None else None
         self.transport = Transport(host, port=port, tls=tls_config, credentials=credentials, timeout=timeout,
                                    retries=retries, allow_digest_without_qop=allow_digest_without_qop)
@@ -200,28 +224,38 @@ class Client:
     def delete_epr(self, epr: EndpointReference) -> None:
         self.delete(epr.resource_uri, dict(epr.selectors))
 
-    def enumerate(self, class_name: str, *, max_elements: int = 100) -> list[CimInstance]:
+    def enumerate(self, class_name: str, *, max_elements: int = 100,
+                  limits: EnumerationLimits | None = None) -> list[CimInstance]:
         """All instances of a class (optimized Enumerate, then Pull until EndOfSequence)."""
-        return [item.instance for item in self.enumerate_items(class_name, max_elements=max_elements)
+        return [item.instance for item in self.enumerate_items(class_name, max_elements=max_elements, limits=limits)
                 if item.instance is not None]
 
-    def enumerate_eprs(self, class_name: str) -> list[EndpointReference]:
-        items = self.enumerate_items(class_name, mode=names.ENUM_MODE_EPR)
+    def enumerate_eprs(self, class_name: str, *, limits: EnumerationLimits | None = None) -> list[EndpointReference]:
+        items = self.enumerate_items(class_name, mode=names.ENUM_MODE_EPR, limits=limits)
         return [item.epr for item in items if item.epr is not None]
 
     def enumerate_items(self, class_name: str, *, mode: str | None = None, max_elements: int = 100,
-                        optimize: bool = True) -> list[EnumItem]:
-        """Enumerate with a mode (objects, EPRs, or both); Release is sent if a Pull fails midway."""
+                        optimize: bool = True, limits: EnumerationLimits | None = None) -> list[EnumItem]:
+        """Enumerate with a mode (objects, EPRs, or both); Release is sent if a Pull fails midway.
+
+        ``limits`` (default: the client's :attr:`enumeration_limits`) bound the Pulls, the items
+        and the time; going past one raises :class:`~amtkit.exceptions.RemoteProtocolError`.
+        """
+        limits = limits or self.enumeration_limits
+        deadline = time.monotonic() + limits.seconds
         uri = self._uri(class_name)
         options = wsreq.EnumerateOptions(optimize=optimize, max_elements=max_elements, mode=mode)
         response = self._call(self._build(wsreq.build_enumerate, uri, options), idempotent=True, resource_uri=uri)
         page = self._parsed(response.enumeration)
         items = list(page.items)
         context = page.context
+        pages = 0
         try:
             while context is not None and not page.end_of_sequence:
+                self._check_enumeration_bounds(class_name, limits, pages, len(items), deadline)
                 response = self._call(self._build(wsreq.build_pull, uri, context, max_elements), idempotent=True,
                                       resource_uri=uri)
+                pages += 1
                 page = self._parsed(response.enumeration)
                 items.extend(page.items)
                 context = page.context
@@ -230,6 +264,21 @@ class Client:
                 self._release_quietly(uri, context)
             raise
         return items
+
+    def _check_enumeration_bounds(self, class_name: str, limits: EnumerationLimits, pages: int, items: int,
+                                  deadline: float) -> None:
+        if pages >= limits.pages:
+            reached = f"{pages} pages"
+        elif items >= limits.items:
+            reached = f"{items} items"
+        elif time.monotonic() >= deadline:
+            reached = f"{limits.seconds:g} s"
+        else:
+            return
+        raise exc.RemoteProtocolError(
+            f"enumerating {class_name} did not end: {reached} without EndOfSequence", host=self.host,
+            hint="the device keeps answering Pull without ending the sequence; raise EnumerationLimits "
+                 "if this class really is that large")
 
     def _release_quietly(self, uri: str, context: str) -> None:
         try:
