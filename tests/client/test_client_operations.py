@@ -20,7 +20,7 @@ def test_identify_reports_the_devices_amt_version(client: Client, amt_device) ->
     result = client.identify()
     assert result.product_vendor == "Intel(r)"
     assert result.amt_version == amt_device.device.config.major_minor
-    assert names.DIGEST_SECURITY_PROFILE in result.security_profiles
+    assert "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/digest" in result.security_profiles  # DSP0226
 
 
 def test_identify_needs_no_credentials(amt_device, connect) -> None:
@@ -29,9 +29,9 @@ def test_identify_needs_no_credentials(amt_device, connect) -> None:
 
 def test_get_of_a_singleton_needs_no_selectors(client: Client, amt_device) -> None:
     settings = client.get(names.Cls.AMT_GeneralSettings)
-    assert settings.class_name == names.Cls.AMT_GeneralSettings
+    assert settings.class_name == "AMT_GeneralSettings"
     assert settings["DigestRealm"] == amt_device.device.config.realm
-    assert settings["InstanceID"] == names.GENERAL_SETTINGS_INSTANCE_ID
+    assert settings["InstanceID"] == "Intel(r) AMT: General Settings"
 
 
 def test_get_with_selectors_picks_one_of_several_instances(client: Client) -> None:
@@ -45,7 +45,7 @@ def test_get_values_are_typed_by_the_schema(client: Client) -> None:
     assert power["PowerState"] == 2
     assert isinstance(power["AvailableRequestedPowerStates"], list)
     assert isinstance(power["UserOfService"], EndpointReference)
-    assert power["UserOfService"].selectors == names.MANAGED_SYSTEM_SELECTORS
+    assert power["UserOfService"].selectors == {"CreationClassName": "CIM_ComputerSystem", "Name": "ManagedSystem"}
 
 
 def test_get_with_wrong_selectors_is_an_invalid_selectors_fault(client: Client) -> None:
@@ -107,8 +107,10 @@ def test_unoptimized_enumerate_then_pull(client: Client) -> None:
 
 def test_enumerate_eprs_returns_references_with_key_selectors(client: Client) -> None:
     references = client.enumerate_eprs(names.Cls.CIM_ComputerSystem)
-    assert [ref.selectors for ref in references] == [names.MANAGED_SYSTEM_SELECTORS, names.AMT_SUBSYSTEM_SELECTORS]
-    assert all(ref.class_name == names.Cls.CIM_ComputerSystem for ref in references)
+    assert [ref.selectors for ref in references] == [{"CreationClassName": "CIM_ComputerSystem", "Name": "ManagedSystem"},
+                                                     {"CreationClassName": "CIM_ComputerSystem", "Name": "Intel(r) AMT"}]
+    assert all(ref.resource_uri == "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ComputerSystem"
+               for ref in references)
 
 
 def test_enumerate_object_and_epr_mode_gives_both(client: Client) -> None:
@@ -127,12 +129,12 @@ def test_a_reference_from_enumeration_addresses_a_get(client: Client) -> None:
 
 def test_invoke_returns_the_method_output(client: Client, amt_device) -> None:
     output = client.invoke(names.Cls.CIM_PowerManagementService, "RequestPowerStateChange",
-                           {"PowerState": int(PowerAction.NMI),
+                           {"PowerState": 11,  # Diagnostic Interrupt (NMI), DSP1027
                             "ManagedElement": EndpointReference(names.resource_uri(names.Cls.CIM_ComputerSystem),
                                                                 names.MANAGED_SYSTEM_SELECTORS)},
                            names.POWER_SERVICE_SELECTORS)
     assert output.return_value == 0
-    assert amt_device.control.power_history() == [PowerAction.NMI]
+    assert amt_device.control.power_history() == [PowerAction.NMI] == [11]
 
 
 def test_invoke_with_nonzero_return_value_raises_amt_return_error(client: Client) -> None:

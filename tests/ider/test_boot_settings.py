@@ -53,7 +53,7 @@ def test_capabilities_list_the_one_time_targets(client: Client) -> None:
 def test_settings_are_typed(client: Client) -> None:
     settings = client.boot.settings()
     assert (settings.use_ider, settings.ider_boot_device, settings.bios_setup) == (False, IDERBootDevice.FLOPPY, False)
-    assert settings.instance["InstanceID"] == names.BOOT_SETTING_DATA_INSTANCE_ID
+    assert settings.instance["InstanceID"] == "Intel(r) AMT:BootSettingData 0"
 
 
 # -- read-modify-write
@@ -102,7 +102,7 @@ def test_the_override_is_used_once_then_cleared(client: Client, device: AMTDevic
 
 def test_a_forced_source_waits_for_the_next_boot(client: Client, device: AMTDeviceInfo) -> None:
     client.boot.boot_once("pxe")
-    assert device.control.pending_boot_source() == names.BOOT_SOURCE_PXE
+    assert device.control.pending_boot_source() == "Intel(r) AMT: Force PXE Boot"
     assert device.control.boot_results() == []
     client.power.cycle()
     assert device.control.wait_for_boot(1).target == "pxe"
@@ -111,10 +111,11 @@ def test_a_forced_source_waits_for_the_next_boot(client: Client, device: AMTDevi
 
 def test_the_forced_source_cannot_be_read_back(client: Client) -> None:
     client.boot.boot_once("cd")
-    setting = client.get(Cls.CIM_BootConfigSetting, {"InstanceID": names.BOOT_CONFIG_INSTANCE_ID})
+    setting = client.get(Cls.CIM_BootConfigSetting, {"InstanceID": "Intel(r) AMT: Boot Configuration 0"})
     assert dict(setting) == {"ElementName": "Intel(r) AMT: Boot Configuration",
-                             "InstanceID": names.BOOT_CONFIG_INSTANCE_ID}
-    assert {s["InstanceID"] for s in client.enumerate(Cls.CIM_BootSourceSetting)} == {s.value for s in BootSource}
+                             "InstanceID": "Intel(r) AMT: Boot Configuration 0"}
+    assert {s["InstanceID"] for s in client.enumerate(Cls.CIM_BootSourceSetting)} == {
+        "Intel(r) AMT: Force Hard-drive Boot", "Intel(r) AMT: Force PXE Boot", "Intel(r) AMT: Force CD/DVD Boot"}
 
 
 def test_ider_boot_settings_set_use_ider_and_the_drive(client: Client, device: AMTDeviceInfo) -> None:

@@ -14,7 +14,11 @@ from amtkit.wsman import names
 from amtkit.wsman import requests as wr
 from amtsim import Timing
 
-GENERAL = names.resource_uri(names.Cls.AMT_GeneralSettings)
+# Wire facts spelled out (DSP0226 namespaces, Intel AMT SDK URI), not taken from amtkit.wsman.names.
+GENERAL = "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings"
+SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
+WSEN = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
+WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
 CHALLENGE = re.compile(r'Digest realm="Digest:[0-9A-F]{32}", nonce="[A-Za-z0-9+/]{32}",stale="(true|false)",qop="auth"')
 
 
@@ -40,14 +44,14 @@ def session(raw_device, httpkit) -> Session:  # type: ignore[no-untyped-def]
 def fault_of(reply) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """(subcode local name, detail text) of a SOAP fault reply."""
     root = etree.fromstring(reply.body)
-    values = [v.text or "" for v in root.iter(f"{{{names.SOAP_ENV}}}Value")]
-    detail = root.find(f".//{{{names.SOAP_ENV}}}Detail")
+    values = [v.text or "" for v in root.iter(f"{{{SOAP_ENV}}}Value")]
+    detail = root.find(f".//{{{SOAP_ENV}}}Detail")
     return values[-1].rsplit(":", 1)[-1], "".join(detail.itertext()) if detail is not None else ""
 
 
 def body_of(envelope: bytes) -> str:
     """The XML inside ``<s:Body>`` of a built request, to send it again with other headers."""
-    body = etree.fromstring(envelope).find(f"{{{names.SOAP_ENV}}}Body")
+    body = etree.fromstring(envelope).find(f"{{{SOAP_ENV}}}Body")
     assert body is not None
     return "".join(etree.tostring(child).decode() for child in body)
 
@@ -61,7 +65,7 @@ def test_401_has_amts_headers_in_amts_order(raw_device) -> None:
     assert reply.header_names == ["WWW-Authenticate", "Content-Type", "Server", "Content-Length", "Connection"]
     assert CHALLENGE.fullmatch(reply.header("WWW-Authenticate") or "")
     assert reply.header("Content-Type") == "text/html"
-    assert reply.header("Server") == f"{names.SERVER_HEADER_PREFIX} {raw_device.info.device.config.amt_version}"
+    assert reply.header("Server") == f"Intel(R) Active Management Technology {raw_device.info.device.config.amt_version}"
     assert reply.header("Content-Length") == "693" == str(len(reply.body))
     assert reply.header("Connection") == "close"
 
@@ -146,7 +150,7 @@ def test_option_set_marked_must_understand_is_a_must_understand_fault(session) -
                   "</w:OptionSet>")
     reply = session.post(wr.build_request(names.Action.GET, GENERAL, extra_headers=option_set))
     root = etree.fromstring(reply.body)
-    assert [v.text for v in root.iter(f"{{{names.SOAP_ENV}}}Value")] == ["a:MustUnderstand"]
+    assert [v.text for v in root.iter(f"{{{SOAP_ENV}}}Value")] == ["a:MustUnderstand"]
     assert reply.status == 400
 
 
@@ -190,7 +194,7 @@ def test_an_expired_enumeration_context_is_invalid_enumeration_context(make_raw_
     signed = Session(raw, httpkit)
     uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
     context = etree.fromstring(signed.post(wr.build_enumerate(uri)).body).findtext(
-        f".//{{{names.WSEN}}}EnumerationContext")
+        f".//{{{WSEN}}}EnumerationContext")
     time.sleep(0.2)
     assert fault_of(signed.post(wr.build_pull(uri, context)))[0] == "InvalidEnumerationContext"
 
@@ -198,7 +202,7 @@ def test_an_expired_enumeration_context_is_invalid_enumeration_context(make_raw_
 def test_a_finished_enumeration_context_cannot_be_pulled_again(session) -> None:
     uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
     context = etree.fromstring(session.post(wr.build_enumerate(uri)).body).findtext(
-        f".//{{{names.WSEN}}}EnumerationContext")
+        f".//{{{WSEN}}}EnumerationContext")
     assert session.post(wr.build_pull(uri, context, 100)).status == 200
     assert fault_of(session.post(wr.build_pull(uri, context, 100)))[0] == "InvalidEnumerationContext"
 
@@ -206,7 +210,7 @@ def test_a_finished_enumeration_context_cannot_be_pulled_again(session) -> None:
 def test_a_released_enumeration_context_is_gone(session) -> None:
     uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
     context = etree.fromstring(session.post(wr.build_enumerate(uri)).body).findtext(
-        f".//{{{names.WSEN}}}EnumerationContext")
+        f".//{{{WSEN}}}EnumerationContext")
     assert session.post(wr.build_release(uri, context)).status == 200
     assert fault_of(session.post(wr.build_pull(uri, context)))[0] == "InvalidEnumerationContext"
 
@@ -214,18 +218,18 @@ def test_a_released_enumeration_context_is_gone(session) -> None:
 def test_a_pull_without_resource_uri_is_served_from_its_enumeration_context(session) -> None:
     uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
     context = etree.fromstring(session.post(wr.build_enumerate(uri)).body).findtext(
-        f".//{{{names.WSEN}}}EnumerationContext")
+        f".//{{{WSEN}}}EnumerationContext")
     reply = session.post(wr.build_request(names.Action.PULL, None, body_of(wr.build_pull(uri, context, 100))))
     assert reply.status == 200
     root = etree.fromstring(reply.body)
-    assert root.findtext(f".//{{{names.WSMAN}}}ResourceURI") == uri
+    assert root.findtext(f".//{{{WSMAN}}}ResourceURI") == uri
     assert root.findall(f".//{{{uri}}}VersionString")
 
 
 def test_a_release_without_resource_uri_releases_its_enumeration_context(session) -> None:
     uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
     context = etree.fromstring(session.post(wr.build_enumerate(uri)).body).findtext(
-        f".//{{{names.WSEN}}}EnumerationContext")
+        f".//{{{WSEN}}}EnumerationContext")
     reply = session.post(wr.build_request(names.Action.RELEASE, None, body_of(wr.build_release(uri, context))))
     assert reply.status == 200
     assert fault_of(session.post(wr.build_pull(uri, context)))[0] == "InvalidEnumerationContext"
@@ -243,11 +247,11 @@ def test_a_put_without_an_object_is_invalid_representation(session) -> None:
 
 
 def test_a_non_integer_max_elements_is_a_schema_validation_error(session) -> None:
-    body = (f'<n:Pull xmlns:n="{names.WSEN}"><n:EnumerationContext>X</n:EnumerationContext>'
+    body = (f'<n:Pull xmlns:n="{WSEN}"><n:EnumerationContext>X</n:EnumerationContext>'
             "<n:MaxElements>many</n:MaxElements></n:Pull>")
     uri = names.resource_uri(names.Cls.CIM_SoftwareIdentity)
     context_reply = session.post(wr.build_enumerate(uri))
-    context = etree.fromstring(context_reply.body).findtext(f".//{{{names.WSEN}}}EnumerationContext")
+    context = etree.fromstring(context_reply.body).findtext(f".//{{{WSEN}}}EnumerationContext")
     reply = session.post(wr.build_request(names.Action.PULL, uri, body.replace(">X<", f">{context}<")))
     assert fault_of(reply)[0] == "SchemaValidationError"
 

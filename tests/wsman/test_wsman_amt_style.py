@@ -25,11 +25,21 @@ from amtsim.device import SimulatedDevice
 from amtsim.dispatch import Reply, dispatch_wsman
 from amtsim.handlers import ClassHandler, register
 
-FIXED_PREFIXES = [("a", names.SOAP_ENV), ("b", names.WSA), ("c", names.WSMAN), ("d", names.TRUST),
-                  ("e", names.WSSE), ("f", names.CIMBINDING)]
-FAULT_PREFIXES = [("g", names.CIMBINDING), ("f", names.WSEVT), ("e", names.WSMAN), ("d", names.WSXF),
-                  ("c", names.WSEN), ("b", names.WSA), ("a", names.SOAP_ENV), ("h", names.TRUST),
-                  ("i", names.WSSE), ("xsi", names.XSI)]
+# The namespaces as real AMT declares them (recorded answers; spelled out, not taken from amtkit).
+SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
+WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+TRUST = "http://schemas.xmlsoap.org/ws/2005/02/trust"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+CIMBINDING = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd"
+WSEVT = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
+WSXF = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+WSEN = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+CIM_COMMON = "http://schemas.dmtf.org/wbem/wscim/1/common"
+FIXED_PREFIXES = [("a", SOAP_ENV), ("b", WSA), ("c", WSMAN), ("d", TRUST), ("e", WSSE), ("f", CIMBINDING)]
+FAULT_PREFIXES = [("g", CIMBINDING), ("f", WSEVT), ("e", WSMAN), ("d", WSXF), ("c", WSEN), ("b", WSA),
+                  ("a", SOAP_ENV), ("h", TRUST), ("i", WSSE), ("xsi", XSI)]
 AMT_MESSAGE_ID = re.compile(r"uuid:00000000-8086-8086-8086-[0-9A-F]{12}")
 
 
@@ -45,7 +55,7 @@ def skeleton(data: bytes) -> bytes:
 
 
 def header(data: bytes, local: str) -> str:
-    element = etree.fromstring(data).find(f".//{{{names.WSA}}}{local}")
+    element = etree.fromstring(data).find(f".//{{{WSA}}}{local}")
     assert element is not None, local
     return element.text or ""
 
@@ -103,15 +113,16 @@ def test_general_settings_get_has_the_structure_of_the_real_amt_answer(wire, dev
 
 def test_general_settings_get_declares_fixed_prefixes_then_the_class_then_xsi(device: SimulatedDevice) -> None:
     assert declarations(get(device, names.Cls.AMT_GeneralSettings).body) == [
-        *FIXED_PREFIXES, ("g", names.resource_uri(names.Cls.AMT_GeneralSettings)), ("xsi", names.XSI)]
+        *FIXED_PREFIXES, ("g", "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings"), ("xsi", XSI)]
 
 
 def test_class_with_datetime_properties_declares_the_common_namespace_as_amt_does(
         device: SimulatedDevice) -> None:
     # AMT declares wscim/common for CIM_EnabledLogicalElement descendants even with no datetime sent.
     body = get(device, names.Cls.AMT_SetupAndConfigurationService).body
-    assert declarations(body)[6:] == [("g", names.resource_uri(names.Cls.AMT_SetupAndConfigurationService)),
-                                      ("h", names.CIM_COMMON), ("xsi", names.XSI)]
+    assert declarations(body)[6:] == [
+        ("g", "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_SetupAndConfigurationService"),
+        ("h", CIM_COMMON), ("xsi", XSI)]
 
 
 SAMPLE_REQUESTS = {
@@ -197,7 +208,7 @@ def test_internal_error_fault_is_a_500_with_the_amt_status_detail(device: Simula
 
 def test_plain_enumerate_answers_only_a_context_like_amt(device: SimulatedDevice) -> None:
     body = dispatch_wsman(device, SAMPLE_REQUESTS["enumerate"]()).body
-    assert declarations(body) == [*FIXED_PREFIXES, ("g", names.WSEN), ("xsi", names.XSI)]
+    assert declarations(body) == [*FIXED_PREFIXES, ("g", WSEN), ("xsi", XSI)]
     assert re.search(rb"<a:Body><g:EnumerateResponse><g:EnumerationContext>[0-9A-F]{8}-0000-0000-0000-000000000000"
                      rb"</g:EnumerationContext></g:EnumerateResponse></a:Body>", body)
 
@@ -208,7 +219,7 @@ def _pull(device: SimulatedDevice, context: str, max_elements: int) -> bytes:
 
 
 def _context(body: bytes) -> str:
-    element = etree.fromstring(body).find(f".//{{{names.WSEN}}}EnumerationContext")
+    element = etree.fromstring(body).find(f".//{{{WSEN}}}EnumerationContext")
     assert element is not None
     return element.text or ""
 
@@ -237,7 +248,7 @@ def test_empty_pull_matches_the_real_capture_except_ids(wire) -> None:
 
 def test_epr_mode_pages_carry_references_without_declaring_the_class_namespace(device: SimulatedDevice) -> None:
     body = dispatch_wsman(device, SAMPLE_REQUESTS["enumerate-epr"]()).body
-    assert ("h", names.resource_uri(names.Cls.CIM_ComputerSystem)) not in declarations(body)
+    assert ("h", "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ComputerSystem") not in declarations(body)
     assert body.count(b"<b:EndpointReference><b:Address>") == 2
 
 
@@ -246,7 +257,7 @@ def test_put_answer_is_a_put_response_with_the_stored_object(device: SimulatedDe
     changed = CimInstance(current.class_name, {**current.properties, "HostName": "host-7"})
     body = dispatch_wsman(device, wr.build_put(changed, message_id="9")).body
     response = rs.parse_response(body)
-    assert response.action == names.Action.PUT + "Response"
+    assert response.action == WSXF + "/PutResponse"
     assert response.instance()["HostName"] == "host-7"
     assert b"<g:HostName>host-7</g:HostName>" in body
 
@@ -261,5 +272,5 @@ def test_method_answer_puts_return_value_last_in_the_output(device: SimulatedDev
     body = dispatch_wsman(device, SAMPLE_REQUESTS["method"]()).body
     assert re.search(rb"<a:Body><g:RequestPowerStateChange_OUTPUT><g:ReturnValue>\d+</g:ReturnValue>"
                      rb"</g:RequestPowerStateChange_OUTPUT></a:Body>", body)
-    assert header(body, "Action") == names.method_action(names.Cls.CIM_PowerManagementService,
-                                                         "RequestPowerStateChange") + "Response"
+    assert header(body, "Action") == ("http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService"
+                                      "/RequestPowerStateChangeResponse")
