@@ -226,7 +226,8 @@ def mapping_mutants() -> list[Mutant]:
              "return [PowerAction.ON, PowerAction.OFF_HARD, PowerAction.RESET]"),
         edit(SIM_POWER, "on offers CYCLE_HARD", "offered = [PowerAction.RESET, PowerAction.OFF, PowerAction.CYCLE,",
              "offered = [PowerAction.RESET, PowerAction.OFF, PowerAction.CYCLE_HARD,"),
-        edit(SIM_POWER, "busy->not-supported", "return int(ReturnValue.BUSY)", "return int(ReturnValue.NOT_SUPPORTED)"),
+        edit(SIM_POWER, "not offered->1", "return int(ReturnValue.UNKNOWN_ERROR)  # Rule 4",
+             "return int(ReturnValue.NOT_SUPPORTED)  # Rule 4"),
         # System Defense: profile actions, wire property mapping
         edit(DEFENSE_MODEL, "profile 0 drops", "FilterProfile.PASS_WITH_STATISTICS: Action.PASS,",
              "FilterProfile.PASS_WITH_STATISTICS: Action.DROP,"),
@@ -258,6 +259,8 @@ def mapping_mutants() -> list[Mutant]:
         edit(DIGEST, "nc 7 digits", 'nc_text = f"{nc:08x}"', 'nc_text = f"{nc:07x}"'),
         edit(DIGEST, "qop auth-int", 'qop = "auth" if challenge.qop else None', 'qop = "auth-int" if challenge.qop else None'),
         edit(DIGEST, "challenge stale true", '"true" if stale else "false"', '"false" if stale else "false"'),
+        edit(DIGEST, "downgrade allowed", "if not challenge.qop and not allow_no_qop:", "if False:"),
+        edit(DIGEST, "any algorithm", "if algorithm.upper() != MD5:", "if False:"),
     ]
 
 

@@ -244,3 +244,20 @@ def test_identify_answered_401_without_credentials_is_an_authentication_error(ht
                                                          "Server": "Intel(R) Active Management Technology 16.1.25"}))
     with pytest.raises(exc.AuthenticationError, match="even for Identify"):
         client_for(httpserver, password=None).identify()
+
+
+@pytest.mark.parametrize(("return_value", "error"), [
+    (4099, exc.PowerChangeInProgress),    # Busy (CIM method return values)
+    (6, exc.PowerChangeInProgress),       # In Use
+    (1, exc.PowerActionNotSupported),     # Not Supported
+    (4097, exc.PowerActionNotSupported),  # Invalid State Transition
+    (4, exc.AMTReturnError),              # Failed
+])
+def test_power_change_return_values_are_read_by_their_cim_numbers(httpserver, wire, return_value: int,
+                                                                   error: type[Exception]) -> None:
+    recorded = wire.read("CIM_PowerManagementService.RequestPowerStateChange.response.xml")
+    assert recorded.count(b"<g:ReturnValue>0</g:ReturnValue>") == 1
+    body = recorded.replace(b"<g:ReturnValue>0</g:ReturnValue>", b"<g:ReturnValue>%d</g:ReturnValue>" % return_value)
+    serve(httpserver, replay(wire.http(GENERAL_SETTINGS_200), body=body))
+    with client_for(httpserver, password=None) as client, pytest.raises(error):
+        client.power.request(10, check_offered=False)
