@@ -99,6 +99,26 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         )""",
         "CREATE INDEX job_host_state ON job_host (job_id, state)",
     ),
+    # 3: the activity log: every operation on a machine, hash-chained (amtkit.activity)
+    (
+        """CREATE TABLE activity (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            host TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            category TEXT,
+            return_code INTEGER,
+            job_id INTEGER,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "CREATE INDEX activity_host ON activity (host, at)",
+        "CREATE INDEX activity_operation ON activity (operation, at)",
+        "CREATE INDEX activity_at ON activity (at)",
+    ),
 )
 """Schema migrations; migration N (1-based) brings the schema to version N."""
 

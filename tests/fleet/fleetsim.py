@@ -63,3 +63,18 @@ def free_block() -> tuple[str, int]:
             except OSError:
                 continue
             return first, int(probe.getsockname()[1])
+
+
+def build_fleet(simulator, count: int, mix: str = "", delay: tuple[float, float] = (0.0, 0.0),  # type: ignore[no-untyped-def]
+                seed: int = 1) -> SimFleet:
+    """Generate a fleet (:mod:`amtsim.fleetgen`) and start it in ``simulator``, all devices on one port."""
+    from amtsim.fleetgen import FleetSpec, generate, parse_mix
+    from amtsim.scenario import parse_scenario
+
+    first, port = free_block()
+    scenario = generate(FleetSpec(count=count, mix=parse_mix(mix), delay=delay, first_address=first, seed=seed,
+                                  password=PASSWORD))
+    scenario["defaults"]["http_port"] = port
+    configs = parse_scenario(scenario, "test fleet")
+    devices = {config.address: simulator.add_device(config) for config in configs}
+    return SimFleet([c.address for c in configs], port, {c.address: c.condition for c in configs}, devices)

@@ -22,7 +22,15 @@ from typing import Any
 import click
 
 from ..boot import THEN_ACTIONS, BootTarget
-from .common import connection_options, emit, handle_errors, make_connection, open_client, profile_options
+from .common import (
+    connection_options,
+    emit,
+    handle_errors,
+    logged,
+    make_connection,
+    open_client,
+    profile_options,
+)
 from .fleet import FleetArgs, fleet_options, run_fleet, single_host
 
 __all__ = ["boot_command", "ider_group"]
@@ -57,7 +65,8 @@ def boot_command(hosts: tuple[str, ...], target: str, then: str | None, as_json:
         run_fleet(tasks.boot(target.lower(), then=then), hosts, conn, profiles_file, profile_name, fleet,
                   lambda r: _boot_text({"host": r.host, **(r.data or {})}).split(": ", 1)[-1])
         return
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    parameters = {"target": target.lower(), **({"then": then} if then else {})}
+    with logged(host, "boot", parameters), open_client(conn, host, profiles_file, profile_name) as client:
         if target.lower() == "clear":
             settings = client.boot.clear()
             data: dict[str, Any] = {"ok": True, "host": host, "target": "clear", "settings": settings.to_dict()}
@@ -107,7 +116,8 @@ def ider_boot(host: str, cd: Path | None, floppy: Path | None, then: str, redire
     assert image is not None
     conn = make_connection(as_json=as_json, timeout=min(timeout, _WSMAN_TIMEOUT_CAP), **options)
     progress = _Progress(sys.stderr.isatty() and not as_json)
-    with conn.client(host) as client:
+    with logged(host, "ider.boot", {"image": str(image), "device": device, "then": then}), \
+            conn.client(host) as client:
         session = client.ider.session(image, device, port=redirection_port)
         if not force and not session.boot_image.bootable:
             session.stop()

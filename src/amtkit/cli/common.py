@@ -12,7 +12,8 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -137,6 +138,41 @@ def open_store_quietly(path: str | None = None) -> Store | None:
     except StoreError as error:
         click.echo(f"amtkit: warning: {error}; continuing without the local store", err=True)
         return None
+
+
+@contextmanager
+def logged(host: str, operation: str, parameters: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Record the operation done inside in the activity log (:mod:`amtkit.activity`), with its outcome,
+    error category and AMT return code; the error, if any, goes on to the caller unchanged."""
+    try:
+        yield
+    except exc.AMTError as error:
+        from ..fleet.report import return_code_of
+
+        _log_activity(host, operation, parameters, "failed", error.category, return_code_of(error))
+        raise
+    except KeyboardInterrupt:
+        _log_activity(host, operation, parameters, "cancelled", "cancelled", None)
+        raise
+    _log_activity(host, operation, parameters, "ok", None, None)
+
+
+def _log_activity(host: str, operation: str, parameters: Mapping[str, Any] | None, outcome: str,
+                  category: str | None, return_code: int | None) -> None:
+    import sqlite3
+
+    from ..activity import Entry, append
+    from ..store import StoreError, normalize_host
+
+    store = open_store_quietly()
+    if store is None:
+        return
+    try:
+        with store:
+            append(store, [Entry(normalize_host(host), operation, outcome, dict(parameters or {}), category,
+                                 return_code)])
+    except (StoreError, sqlite3.Error) as error:
+        click.echo(f"amtkit: warning: the activity log was not written: {error}", err=True)
 
 
 def emit(data: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:

@@ -33,6 +33,7 @@ from .common import (
     connection_options,
     emit,
     handle_errors,
+    logged,
     make_connection,
     open_client,
     profile_options,
@@ -133,7 +134,9 @@ def _run_apply(targets: tuple[str, ...], filters: str, managers: tuple[str, ...]
                                    force=force, port=interface)
         run_fleet(task, targets, conn, profiles_file, profile_name, fleet, _apply_line)
         return
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    parameters = {"filters": filters, "manager": list(managers), "anti_spoofing": anti_spoofing,
+                  "timeout": policy_timeout, "force": force, "port": interface}
+    with logged(host, "defense.apply", parameters), open_client(conn, host, profiles_file, profile_name) as client:
         result = client.defense.apply(filter_set, manager=managers, anti_spoofing=anti_spoofing,
                                       timeout=policy_timeout, force=force, port=interface)
     emit(result.to_dict(), as_json, lambda _: _apply_text(result))
@@ -199,7 +202,7 @@ def remove_command(targets: tuple[str, ...], as_json: bool, profiles_file: str |
         run_fleet(tasks.defense_remove(), targets, conn, profiles_file, profile_name, fleet, lambda r: (
             "quarantine lifted" if (r.data or {}).get("changed") else "nothing of amtkit's to remove"))
         return
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    with logged(host, "defense.remove"), open_client(conn, host, profiles_file, profile_name) as client:
         result = client.defense.remove()
     emit(result.to_dict(), as_json, lambda _: (
         f"{host}: removed {result.policies} policy(ies) and {result.filters} filter(s); amtkit's quarantine is lifted"
@@ -256,7 +259,8 @@ def show_command(targets: tuple[str, ...], interface: int, reset: bool, as_json:
         run_fleet(tasks.defense_show(port=interface), targets, conn, profiles_file, profile_name, fleet,
                   _show_line)
         return
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    with logged(host, "defense.show", {"port": interface, "reset": reset}), \
+            open_client(conn, host, profiles_file, profile_name) as client:
         status = client.defense.show(port=interface, reset=reset)
     emit(status.to_dict(), as_json, lambda _: _show_text(status))
 

@@ -23,6 +23,7 @@ from .common import (
     connection_options,
     emit,
     handle_errors,
+    logged,
     make_connection,
     open_client,
     open_store_quietly,
@@ -191,7 +192,7 @@ def inventory_command(targets: tuple[str, ...], as_json: bool, profiles_file: st
 
         run_fleet(tasks.inventory(), targets, conn, profiles_file, profile_name, fleet, _inventory_line)
         return
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    with logged(host, "inventory"), open_client(conn, host, profiles_file, profile_name) as client:
         inventory = client.inventory.collect()
     emit({"ok": True, **inventory.as_dict()}, as_json, _inventory_text)
 

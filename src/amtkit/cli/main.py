@@ -15,8 +15,17 @@ import click
 
 from ..codes import PowerAction, PowerState
 from ..wsman import names
+from .activity import log_group
 from .boot import boot_command, ider_group
-from .common import connection_options, emit, handle_errors, make_connection, open_client, profile_options
+from .common import (
+    connection_options,
+    emit,
+    handle_errors,
+    logged,
+    make_connection,
+    open_client,
+    profile_options,
+)
 from .defense import defense
 from .discovery import diagnose_command, discover_command, inventory_command
 from .fleet import FleetArgs, fleet_options, run_fleet, single_host
@@ -46,8 +55,8 @@ def identify(targets: tuple[str, ...], as_json: bool, fleet: FleetArgs, **option
     from ..client import Client
     from ..config import Timeout
 
-    with Client(host, username=conn.username, password=None, port=conn.port, tls=conn.tls,
-                timeout=Timeout(conn.timeout)) as client:
+    with logged(host, "identify"), Client(host, username=conn.username, password=None, port=conn.port,
+                                          tls=conn.tls, timeout=Timeout(conn.timeout)) as client:
         result = client.identify()
     data = {"ok": True, "host": host, "vendor": result.product_vendor, "product_version": result.product_version,
             "amt_version": result.amt_version, "protocol_version": result.protocol_version,
@@ -83,7 +92,7 @@ def power_status(targets: tuple[str, ...], as_json: bool, profiles_file: str | N
 
         run_fleet(tasks.power_status(), targets, conn, profiles_file, profile_name, fleet)
         return
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    with logged(host, "power.status"), open_client(conn, host, profiles_file, profile_name) as client:
         status = client.power.status()
     data = {"ok": True, "host": host, **status.to_dict()}
     emit(data, as_json, lambda d: f"{host}: {d['state']} (can: {', '.join(d['available']) or 'nothing'})")
@@ -108,7 +117,8 @@ def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
             run_fleet(tasks.power_action(action.cli_name, wait=wait_seconds), targets, conn, profiles_file,
                       profile_name, fleet)
             return
-        with open_client(conn, host, profiles_file, profile_name) as client:
+        parameters: dict[str, Any] = {"action": action.cli_name, **({"wait": wait_seconds} if wait_seconds else {})}
+        with logged(host, "power.action", parameters), open_client(conn, host, profiles_file, profile_name) as client:
             client.power.request(action)
             state = None
             if wait_seconds is not None:
@@ -148,7 +158,8 @@ def power_request(host: str, action: str, no_check: bool, as_json: bool, profile
                   profile_name: str | None, **options: Any) -> None:
     """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch)."""
     conn = make_connection(as_json=as_json, **options)
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    with logged(host, "power.request", {"action": action, "check": not no_check}), \
+            open_client(conn, host, profiles_file, profile_name) as client:
         client.power.request(int(action) if action.isascii() and action.isdigit() else action,
                              check_offered=not no_check)
     emit({"ok": True, "host": host, "action": action}, as_json, lambda d: f"{host}: {action} requested")
@@ -186,7 +197,8 @@ def power_wait(host: str, state: str, within: float, as_json: bool, profiles_fil
                profile_name: str | None, **options: Any) -> None:
     """Wait until HOST reports STATE."""
     conn = make_connection(as_json=as_json, **options)
-    with open_client(conn, host, profiles_file, profile_name) as client:
+    with logged(host, "power.wait", {"state": state, "within": within}), \
+            open_client(conn, host, profiles_file, profile_name) as client:
         reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)
     emit({"ok": True, "host": host, "state": reached.name.lower()}, as_json, lambda d: f"{host}: {d['state']}")
 
@@ -198,6 +210,7 @@ main.add_command(diagnose_command)
 
 main.add_command(defense)
 main.add_command(job_group)
+main.add_command(log_group)
 
 main.add_command(boot_command)
 main.add_command(ider_group)

@@ -341,13 +341,12 @@ def run(
     store: Store | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-    record: bool = True,
 ) -> FleetReport:
     """Run ``task`` on every host of ``targets`` and return the report (every host, in target order).
 
     ``targets``: tokens of :func:`~amtkit.fleet.targets.resolve_targets`. With a ``store`` the job is
-    recorded as it runs (``record=False`` to skip: the activity log and remembered profiles still go
-    there) and can be resumed (:func:`resume`). Ctrl-C cancels (see the module docstring) and the report
+    recorded as it runs, each host's result with its activity log record (:mod:`amtkit.activity`), and
+    can be resumed (:func:`resume`). Ctrl-C cancels (see the module docstring) and the report
     of what was done is returned with ``cancelled`` set.
     """
     from .targets import resolve_targets
@@ -356,7 +355,7 @@ def run(
     options = options or FleetOptions()
     hosts = resolve_targets(targets, store=store)
     journal = None
-    if store is not None and record:
+    if store is not None:
         from .jobs import JobJournal
 
         journal = JobJournal.create(store, task=task.name, parameters=dict(task.parameters),

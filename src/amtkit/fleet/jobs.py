@@ -13,46 +13,26 @@ machine); readers (``amtkit job show`` in another terminal) are not blocked.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..activity import Entry, append_in, current_operator, now
 from ..exceptions import AMTError
 from .report import HostResult, Outcome
 
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["JobInfo", "JobJournal", "JobNotFound", "current_operator", "job_results", "list_jobs", "load_job"]
-
-OPERATOR_ENV = "AMTKIT_OPERATOR"
+__all__ = ["JobInfo", "JobJournal", "JobNotFound", "job_results", "list_jobs", "load_job"]
 
 PENDING, RUNNING, DONE = "pending", "running", "done"
 
 
 class JobNotFound(AMTError):
     category = "usage"
-
-
-def current_operator() -> str:
-    """Who runs amtkit: ``$AMTKIT_OPERATOR``, else ``user@machine``."""
-    named = os.environ.get(OPERATOR_ENV)
-    if named:
-        return named
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (containers)
-        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -102,10 +82,15 @@ def _alive(pid: int | None) -> bool:
 class JobJournal:
     """The store side of one running job (thread-safe: the store serializes writers)."""
 
-    def __init__(self, store: Store, job_id: int, *, mark_running: bool) -> None:
+    def __init__(self, store: Store, job_id: int, *, mark_running: bool, operation: str,
+                 parameters: Mapping[str, Any], hosts: Sequence[str]) -> None:
         self.store = store
         self.job_id = job_id
         self.mark_running = mark_running
+        self.operation = operation
+        self.parameters = {k: v for k, v in parameters.items() if not k.endswith("_xml")}
+        self.hosts = list(hosts)
+        self.operator = current_operator()
 
     @classmethod
     def create(cls, store: Store, *, task: str, parameters: dict[str, Any], options: dict[str, Any],
@@ -120,14 +105,16 @@ class JobJournal:
             job_id = int(cursor.lastrowid or 0)
             db.executemany("INSERT INTO job_host (job_id, position, host, state) VALUES (?, ?, ?, 'pending')",
                            [(job_id, index, host) for index, host in enumerate(hosts)])
-        return cls(store, job_id, mark_running=not idempotent)
+        return cls(store, job_id, mark_running=not idempotent, operation=task, parameters=parameters, hosts=hosts)
 
     @classmethod
     def reopen(cls, store: Store, job: JobInfo) -> JobJournal:
         with store.transaction() as db:
             db.execute("UPDATE job SET state = 'running', pid = ?, updated_at = ? WHERE id = ?",
                        (os.getpid(), now(), job.id))
-        return cls(store, job.id, mark_running=not job.idempotent)
+        hosts = [host for _position, host, _state in job_hosts(store, job.id)]
+        return cls(store, job.id, mark_running=not job.idempotent, operation=job.task, parameters=job.parameters,
+                   hosts=hosts)
 
     def started(self, position: int) -> None:
         """Commit that ``position`` is in flight (tasks that change things only)."""
@@ -150,7 +137,11 @@ class JobJournal:
         if result.outcome not in (Outcome.OK, Outcome.FAILED):
             return
         data = None if result.data is None else json.dumps(result.data, default=str)
+        entry = Entry(host=result.host, operation=self.operation, outcome=result.outcome.value,
+                      parameters=self.parameters, category=result.category, return_code=result.return_code,
+                      job_id=self.job_id, operator=self.operator)
         with self.store.transaction() as db:
+            append_in(db, [entry])  # the result and its activity record commit together
             db.execute(
                 "UPDATE job_host SET state = 'done', outcome = ?, category = ?, message = ?, hint = ?, "
                 "return_code = ?, attempts = ?, duration = ?, data = ?, finished_at = ? "
