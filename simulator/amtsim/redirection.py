@@ -1,14 +1,16 @@
-"""The redirection listener of a simulated device (TCP 16994, TLS 16995): the firmware half of IDE-R.
+"""The redirection listener of a simulated device (TCP 16994, TLS 16995): the firmware half of IDE-R and SOL.
 
 Each connection is a :class:`FirmwareSessionProtocol`, a state machine over the codec of
 :mod:`amtkit.redirection.messages` (the console's own), in the order AMT enforces:
 
 1. **Listener**: with ``ListenerEnabled`` false (or AMT disabled) the connection is closed before a
    byte is read, as a closed port would be.
-2. **Start**: ``StartRedirectionSession("IDER")`` is accepted when IDE-R is enabled in
-   ``AMT_RedirectionService``; SOL and KVM are not simulated and are refused (status 1), like a
+2. **Start**: ``StartRedirectionSession("IDER")`` / ``("SOL ")`` is accepted when IDE-R / SOL is
+   enabled in ``AMT_RedirectionService``; KVM is not simulated and is refused (status 1), like a
    disabled feature.
-3. **Authentication**: the query lists digest (types 3 and 4); the digest start gets a challenge
+3. **Authentication** as the simulated version offers it (:func:`auth_methods_of`): AMT 12 and later
+   list digest with qop (type 4) only; older firmware also takes digest without qop (3) and user and
+   password in clear (1, what amtterm sends).  The digest start gets a challenge
    with the device's realm and a fresh nonce from its :class:`~amtsim.backends.accounts.Accounts`;
    the answer is checked there too (same users, same anti-hammering as WS-Man), realm and nonce
    included.  A refusal (status 2) closes the connection.  From here the session is *open*: power
@@ -16,6 +18,8 @@ Each connection is a :class:`FirmwareSessionProtocol`, a state machine over the 
 4. **IDE-R**: ``StartIDERRedirection`` is answered with an 8192-byte read buffer (one IDE-R session
    per device); ``DisableEnableFeatures`` enables the drives; pings are answered, a heartbeat goes
    out when the firmware has been quiet for the interval the console asked for.
+   **SOL** (:mod:`amtsim.sol`): ``StartSOLRedirection`` connects the console to the host's serial
+   console (:mod:`amtsim.backends.serial`), one SOL session per device.
 5. **Boot**: at a power-up with ``UseIDER`` set, the boot backend hands the boot over
    (:meth:`FirmwareSessionProtocol.request_boot`): the firmware signals the IDE channel reset
    (``ResetOccurred``), waits for the acknowledgement, then drives :class:`~amtsim.bios.BiosBoot`
@@ -52,6 +56,8 @@ from amtkit.redirection.messages import (
     EndIDERRedirection,
     EndIDERRedirectionReply,
     EndRedirectionSession,
+    EndSOLRedirection,
+    EndSOLRedirectionReply,
     IDERCommandEndResponse,
     IDERDataToHost,
     IDERDisableEnableFeatures,
@@ -63,6 +69,7 @@ from amtkit.redirection.messages import (
     IDERResetOccurred,
     IDERResetOccurredResponse,
     IDERStartMode,
+    MessageType,
     RedirectionDecoder,
     RedirectionMessage,
     RedirectionProtocolError,
@@ -73,14 +80,18 @@ from amtkit.redirection.messages import (
     StartIDERRedirectionReply,
     StartRedirectionSession,
     StartRedirectionSessionReply,
+    StartSOLRedirection,
+    StartSOLRedirectionReply,
 )
 
 from .atapi import FirmwareDrives, firmware_flow
 from .backends.accounts import Verdict
 from .backends.boot import BootPlan, boot_backend_of
 from .backends.redirection import redirection_service_of
+from .backends.serial import host_console_of
 from .bios import BiosBoot, BootResult, CommandOutcome, FirmwareFlow, ReplyAssembler, SequentialRead
 from .device import SimulatedDevice
+from .sol import FirmwareSOL
 from .tlscert import CertificateFiles
 
 __all__ = ["FirmwareSessionProtocol", "RedirectionListeners", "READ_BUFFER_SIZE"]
@@ -95,6 +106,22 @@ AUTH_STATUS_FAILED = 0x02
 """AuthenticateSessionReply status after a refused answer (1 means "challenge follows")."""
 FEATURES_TOGGLE_SUPPORTED = 0x01
 FEATURES_DRIVES_ENABLED = 0x02
+BASIC_AUTH_LAST_MAJOR = 11
+"""The last AMT major version that accepts user/password in clear (type 1) on the redirection port:
+amtterm, which sends only that, works on AMT 11 and fails to authenticate on AMT 12."""
+
+
+def auth_methods_of(amt_version: str) -> list[AuthType]:
+    """The authentication methods firmware of ``amt_version`` lists (AMT 12.0 lists only type 4)."""
+    try:
+        major = int(amt_version.split(".")[0])
+    except ValueError:
+        major = BASIC_AUTH_LAST_MAJOR + 1
+    if major <= BASIC_AUTH_LAST_MAJOR:
+        return [AuthType.BASIC, AuthType.DIGEST, AuthType.DIGEST_QOP]
+    return [AuthType.DIGEST_QOP]
+
+
 TICK_SECONDS = 0.05
 """How often a session checks its timers (heartbeat, idle) and lets due power transitions settle."""
 
@@ -103,8 +130,9 @@ class Phase(enum.Enum):
     START = "start"
     AUTH = "authenticating"
     OPEN = "open"
-    """Authenticated: IDE-R may be opened."""
+    """Authenticated: IDE-R or SOL (as the session type says) may be started."""
     IDER = "ider"
+    SOL = "sol"
     CLOSED = "closed"
 
 
@@ -138,6 +166,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         self.atapi = FirmwareDrives()
         """What the firmware answers on the drives itself (INQUIRY, REQUEST SENSE)."""
         self.reset_plan: BootPlan | None = None
+        self.session_type: SessionType | None = None
+        self.sol: FirmwareSOL | None = None
         self.transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -186,8 +216,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         self.last_received = self.device.clock()
         try:
             for message in self.decoder.feed(data):
-                if isinstance(message, SequencedMessage):
-                    self.incoming.check(message)
+                if isinstance(message, SequencedMessage) and message.TYPE >= MessageType.START_IDER_REDIRECTION:
+                    self.incoming.check(message)  # IDE-R only: SOL consoles number as they please
                 self._handle(message)
                 if self.closed:
                     return
@@ -215,7 +245,12 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         elif self.phase is Phase.AUTH:
             self._authenticate(message)
         elif self.phase is Phase.OPEN:
-            self._open_ider(message)
+            if self.session_type is SessionType.SOL:
+                self._open_sol(message)
+            else:
+                self._open_ider(message)
+        elif self.phase is Phase.SOL:
+            self._sol(message)
         else:
             self._ider(message)
 
@@ -229,13 +264,15 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             return
         with self.device.lock:
             service = redirection_service_of(self.device)
-            allowed = message.session is SessionType.IDER and service.ider_enabled
+            allowed = ((message.session is SessionType.IDER and service.ider_enabled)
+                       or (message.session is SessionType.SOL and service.sol_enabled))
             if not allowed:
                 service.refused += 1
         if not allowed:
             self._send(StartRedirectionSessionReply(status=STATUS_REFUSED))
             self._shutdown(f"{message.session.value.decode().strip()} session refused")
             return
+        self.session_type = message.session
         self._send(StartRedirectionSessionReply())
         self.phase = Phase.AUTH
 
@@ -243,11 +280,15 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         if not isinstance(message, AuthenticateSession):
             self._unexpected(message)
             return
+        offered = auth_methods_of(self.device.config.amt_version)
         if message.auth_type is AuthType.QUERY:
-            self._send(AuthenticateSessionReply.methods_reply([AuthType.DIGEST, AuthType.DIGEST_QOP]))
+            self._send(AuthenticateSessionReply.methods_reply(offered))
             return
-        if message.auth_type not in (AuthType.DIGEST, AuthType.DIGEST_QOP):
+        if message.auth_type not in offered:
             self._refuse_auth(message.auth_type, f"{message.auth_type.name} authentication is not offered")
+            return
+        if message.auth_type is AuthType.BASIC:
+            self._authenticate_basic(message)
             return
         fields = message.digest_fields()
         with self.device.lock:
@@ -273,23 +314,75 @@ class FirmwareSessionProtocol(asyncio.Protocol):
                     fields.username, fields.realm, fields.nonce, fields.response,
                     lambda ha1: compute_response(ha1, fields.nonce, fields.nc, fields.cnonce, fields.qop or None,
                                                  REDIRECTION_AUTH_METHOD, fields.uri))
-            if verdict is Verdict.OK:
-                redirection_service_of(self.device).open_session(self)
-            elif verdict is not Verdict.CHALLENGE:
-                redirection_service_of(self.device).auth_failures += 1
-                self.device.stats.auth_failures += 1
+            self._count_verdict(verdict)
         if verdict is Verdict.CHALLENGE:
             assert self.challenge is not None
             self._send(AuthenticateSessionReply.challenge_reply(self.challenge))
-        elif verdict is Verdict.OK:
-            self._send(AuthenticateSessionReply(auth_type=message.auth_type))
+        else:
+            self._conclude_auth(verdict, message.auth_type, fields.username)
+
+    def _authenticate_basic(self, message: AuthenticateSession) -> None:
+        """Type 1, user and password in clear: what amtterm sends, accepted before AMT 12."""
+        username, password = message.basic_fields()
+        with self.device.lock:
+            provisioned = self.device.general.provisioning_state is ProvisioningState.POST
+            verdict = self.device.accounts.verify_password(username, password) if provisioned else Verdict.DENIED
+            self._count_verdict(verdict)
+        self._conclude_auth(verdict, message.auth_type, username)
+
+    def _count_verdict(self, verdict: Verdict) -> None:
+        """Open the session or count the failure (device lock held)."""
+        if verdict is Verdict.OK:
+            redirection_service_of(self.device).open_session(self)
+        elif verdict is not Verdict.CHALLENGE:
+            redirection_service_of(self.device).auth_failures += 1
+            self.device.stats.auth_failures += 1
+
+    def _conclude_auth(self, verdict: Verdict, auth_type: AuthType, username: str) -> None:
+        if verdict is Verdict.OK:
+            self._send(AuthenticateSessionReply(auth_type=auth_type))
             self.phase = Phase.OPEN
         else:
-            self._refuse_auth(message.auth_type, f"authentication of {fields.username!r} refused")
+            self._refuse_auth(auth_type, f"authentication of {username!r} refused")
 
     def _refuse_auth(self, auth_type: AuthType, why: str) -> None:
         self._send(AuthenticateSessionReply(status=AUTH_STATUS_FAILED, auth_type=auth_type))
         self._shutdown(why)
+
+    def _open_sol(self, message: RedirectionMessage) -> None:
+        if not isinstance(message, StartSOLRedirection):
+            self._unexpected(message)
+            return
+        with self.device.lock:
+            service = redirection_service_of(self.device)
+            claimed = service.claim_sol(self)
+            if not claimed:
+                service.refused += 1
+        if not claimed:
+            self._send_sequenced(StartSOLRedirectionReply(status=STATUS_REFUSED))
+            self._shutdown("another SOL session is open")
+            return
+        assert self._loop is not None
+        self.sol = FirmwareSOL(self.device, self._loop, self._send_sequenced, message)
+        self.phase = Phase.SOL
+        self.sol.start()
+
+    def _sol(self, message: RedirectionMessage) -> None:
+        assert self.sol is not None
+        if isinstance(message, EndSOLRedirection):
+            self._end_sol()
+            self._send_sequenced(EndSOLRedirectionReply())
+        elif not self.sol.handle(message):
+            self._unexpected(message)
+
+    def _end_sol(self) -> None:
+        sol, self.sol = self.sol, None
+        if sol is not None:
+            sol.stop()
+            with self.device.lock:
+                redirection_service_of(self.device).release_sol(self)
+        if self.phase is Phase.SOL:
+            self.phase = Phase.OPEN
 
     def _open_ider(self, message: RedirectionMessage) -> None:
         if not isinstance(message, StartIDERRedirection):
@@ -427,6 +520,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             return
         if self.phase is Phase.IDER and self.heartbeat > 0 and now - self.last_sent >= self.heartbeat:
             self._send_sequenced(IDERHeartbeat())
+        if self.sol is not None:
+            self.sol.tick(now - self.last_sent)
         with self.device.lock:
             self.device.power.settle()  # a power-up due now starts its boot without waiting for a reader
         self._timer = self._loop.call_later(TICK_SECONDS, self._tick)
@@ -435,6 +530,7 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         if self.phase is Phase.CLOSED:
             return
         self._fail_boot(f"the IDE-R session ended during the boot ({why})")
+        self._end_sol()
         self.phase = Phase.CLOSED
         log.debug("%s: redirection session closed: %s", self.device.name, why)
         if self._timer is not None:
@@ -466,6 +562,7 @@ class RedirectionListeners:
         config = device.config
         with device.lock:
             redirection_service_of(device)  # hooks power refusal and IDE-R boots from the start
+            host_console_of(device)  # the host prints every boot on its serial port, SOL attached or not
         if config.faults.amt_disabled or id(device) in self._servers:
             return
         loop = asyncio.get_running_loop()

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .inventory import InventoryReader
     from .power import PowerControl
     from .redirection.service import RedirectionControl
+    from .sol import SOLControl
 
 __all__ = ["Client", "EnumerationLimits"]
 
@@ -168,6 +169,13 @@ class Client:
         from .ider.session import IDERControl
 
         return IDERControl(self)
+
+    @cached_property
+    def sol(self) -> SOLControl:
+        """Serial-over-LAN sessions: the host's serial console as a byte stream (:mod:`amtkit.sol`)."""
+        from .sol import SOLControl
+
+        return SOLControl(self)
 
     @cached_property
     def defense(self) -> DefenseControl:

@@ -53,6 +53,7 @@ from amtkit.redirection.messages import (
     SOLHeartbeat,
     SOLKeepAlivePing,
     SOLKeepAlivePong,
+    SOLSerialSettings,
     StartIDERRedirection,
     StartIDERRedirectionReply,
     StartRedirectionSession,
@@ -117,6 +118,7 @@ BYTE_TABLE: list[tuple[RedirectionMessage, str]] = [
     (EndSOLRedirectionReply(seq=5), "23000000 05000000"),
     (SOLKeepAlivePing(seq=2), "24000000 02000000"),
     (SOLKeepAlivePong(seq=2), "25000000 02000000"),
+    (SOLSerialSettings(seq=2), "27000000 02000000 00001b000000"),  # as MeshCommander sends it
     (SOLDataToHost(seq=2, data=b"ls\r"), "28000000 02000000 0300 6c730d"),
     (SOLControlsFromHost(seq=3, control=0x03, status=0x04), "29000000 03000000 03 04"),
     (SOLDataFromHost(seq=7, data=b"login:"), "2a000000 07000000 0600" + b"login:".hex()),
@@ -368,6 +370,7 @@ STRATEGIES: dict[type, st.SearchStrategy[RedirectionMessage]] = {
     SOLDataToHost: st.builds(SOLDataToHost, seq=u32, data=st.binary(max_size=2000)),
     SOLDataFromHost: st.builds(SOLDataFromHost, seq=u32, data=st.binary(max_size=2000)),
     SOLControlsFromHost: st.builds(SOLControlsFromHost, seq=u32, control=u8, status=u8),
+    SOLSerialSettings: st.builds(SOLSerialSettings, seq=u32, payload=st.binary(min_size=6, max_size=6)),
     StartIDERRedirection: st.builds(
         StartIDERRedirection, seq=u32, rx_timeout=u16, tx_timeout=u16, heartbeat=u16, version=u32
     ),

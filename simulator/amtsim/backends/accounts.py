@@ -190,6 +190,18 @@ class Accounts:
         return matches and ha1 is not None
 
     # -- verification ----------------------------------------------------------------------------
+    def verify_password(self, username: str, password: str) -> Verdict:
+        """Check a user name and password sent in clear (redirection basic authentication, which
+        firmware before AMT 12 accepts). Failures count towards the same lockout as digest."""
+        ha1 = Credentials(username, password).ha1(self.realm)
+        proven = self._proves_password(username, ha1, lambda stored: stored)
+        if self.is_locked(username):
+            return Verdict.DENIED
+        if not proven:
+            return self._fail(username)
+        self._failures.pop(username, None)
+        return Verdict.OK
+
     def verify_answer(self, username: str, realm: str, nonce: str, response: str,
                       expected: Callable[[str], str]) -> Verdict:
         """Check a digest answer that came outside HTTP (the redirection port, 16994).

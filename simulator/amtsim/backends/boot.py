@@ -166,6 +166,10 @@ class BootBackend:
         self.records: list[BootRecord] = []
         self.sequential_read: SequentialReadPlan | None = None
         self.ider_launcher: IDERLauncher | None = None
+        self.on_plan: list[Callable[[BootPlan], None]] = []
+        """Called at each power-up with what the firmware boots (the host console prints it)."""
+        self.on_record: list[Callable[[BootRecord], None]] = []
+        """Called with each new boot record (an IDE-R boot's outcome arrives here)."""
         self.clock = clock
         self.changed = threading.Condition(lock)
 
@@ -248,6 +252,8 @@ class BootBackend:
     def power_up(self, action: PowerAction) -> None:
         """The host (re)starts: boot per the plan (the power backend's ``on_power_up`` hook)."""
         plan = self.consume(action)
+        for hook in self.on_plan:
+            hook(plan)
         if plan.ider_device is None:
             now = self.clock()
             self.record(plan, note=plan.note, started_at=now, finished_at=now)
@@ -267,6 +273,8 @@ class BootBackend:
                             result=result, note=note, started_at=started_at, finished_at=finished_at)
         self.records.append(record)
         self.changed.notify_all()
+        for hook in self.on_record:
+            hook(record)
         return record
 
     def wait_for_record(self, count: int, timeout: float) -> BootRecord | None:

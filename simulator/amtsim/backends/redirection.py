@@ -7,7 +7,7 @@ state rather than copying it, and adds what sessions need:
 * Rule 1: a session is *open* once it has authenticated; from then on AMT refuses power off and
   power cycle (``RequestPowerStateChange`` answers Invalid State Transition) until it closes.
   Reset and power on stay allowed: they are how an IDE-R boot starts.
-* Rule 2: one IDE-R session at a time; a second ``StartIDERRedirection`` is refused.
+* Rule 2: one IDE-R session and one SOL session at a time; a second start of either is refused.
 * Rule 3: an IDE-R boot needs the open IDE-R session with its drives enabled
   (``DisableEnableFeatures``); :meth:`RedirectionService.launch_ider_boot` hands the boot to it or
   says why it cannot.
@@ -61,6 +61,8 @@ class RedirectionService(RedirectionBackend):
     """Authenticated sessions (Rule 1)."""
     ider_session: FirmwareSession | None = None
     """The session with IDE-R open (Rule 2)."""
+    sol_session: FirmwareSession | None = None
+    """The session with SOL started (Rule 2: one at a time, like IDE-R)."""
     sessions_opened: int = 0
     auth_failures: int = 0
     refused: int = 0
@@ -79,6 +81,7 @@ class RedirectionService(RedirectionBackend):
             self.sessions.remove(session)
         if self.ider_session is session:
             self.ider_session = None
+        self.release_sol(session)
         self._notify()
 
     def drives_changed(self) -> None:
@@ -99,6 +102,17 @@ class RedirectionService(RedirectionBackend):
             return False
         self.ider_session = session
         return True
+
+    def claim_sol(self, session: FirmwareSession) -> bool:
+        """Rule 2 for SOL: make ``session`` the SOL session, unless another one is."""
+        if self.sol_session is not None and self.sol_session is not session:
+            return False
+        self.sol_session = session
+        return True
+
+    def release_sol(self, session: FirmwareSession) -> None:
+        if self.sol_session is session:
+            self.sol_session = None
 
     def refusal(self, action: PowerAction) -> int | None:
         """The power backend's refusal hook (Rule 1)."""

@@ -30,6 +30,7 @@ from .defense import defense
 from .discovery import diagnose_command, discover_command, inventory_command
 from .fleet import FleetArgs, fleet_options, run_fleet, single_host
 from .jobs import job_group
+from .sol import sol_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -214,6 +215,7 @@ main.add_command(log_group)
 
 main.add_command(boot_command)
 main.add_command(ider_group)
+main.add_command(sol_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

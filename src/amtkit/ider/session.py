@@ -44,7 +44,6 @@ import logging
 import os
 import selectors
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -53,17 +52,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, TypeVar, Union
 
 from .. import exceptions as exc
-from .. import tls as amt_tls
 from ..config import Timeout, TLSConfig
 from ..http.digest import Credentials
+from ..redirection.connection import RedirectionConnection
 from ..redirection.messages import (
     REDIRECTION_PORT,
     REDIRECTION_TLS_PORT,
-    AuthenticateSession,
-    AuthenticateSessionReply,
-    AuthType,
     Device,
-    Direction,
     EndIDERRedirection,
     EndIDERRedirectionReply,
     EndRedirectionSession,
@@ -79,16 +74,12 @@ from ..redirection.messages import (
     IDERResetOccurred,
     IDERResetOccurredResponse,
     IDERStartMode,
-    RedirectionDecoder,
     RedirectionMessage,
     RedirectionProtocolError,
-    SequenceCounter,
     SequencedMessage,
     SessionType,
     StartIDERRedirection,
     StartIDERRedirectionReply,
-    StartRedirectionSession,
-    StartRedirectionSessionReply,
 )
 from .eltorito import BootImageInfo, inspect_image
 from .scsi import IDERDriveSet, IDERReply, read_extent
@@ -315,10 +306,8 @@ class IDERSession:
         self.firmware: StartIDERRedirectionReply | None = None
         """The firmware's open reply: protocol and firmware versions, buffer sizes."""
         self._error_delivered = False
-        self._sock: socket.socket | None = None
-        self._decoder = RedirectionDecoder(direction=Direction.TO_CONSOLE)
-        self._outgoing = SequenceCounter()
-        self._incoming = SequenceCounter()
+        self._conn = RedirectionConnection(host, credentials, port=self.port, tls=tls, timeout=self.timeout,
+                                           feature="IDE-R", hint=_REDIRECTION_HINT, check_sequence=True)
         self._pending: deque[IDERCommandWritten] = deque()
         self._watch = _BootWatch(self.boot_image)
         self._stop = threading.Event()
@@ -326,8 +315,6 @@ class IDERSession:
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread: threading.Thread | None = None
         self._opened_at = 0.0
-        self._last_sent = 0.0
-        self._last_received = 0.0
         self._counts = {"commands": 0, "reads": 0, "check_conditions": 0, "bytes_served": 0, "resets": 0}
 
     def __repr__(self) -> str:
@@ -363,7 +350,6 @@ class IDERSession:
         if self.state is not SessionState.NEW:
             raise exc.LocalProtocolError("an IDE-R session starts once", host=self.host)
         try:
-            self._sock = self._connect()
             self._handshake()
         except BaseException as error:
             self._abandon()
@@ -469,83 +455,14 @@ class IDERSession:
             self._changed.notify_all()
 
     # -- set-up (caller's thread) ----------------------------------------------------------------
-    def _connect(self) -> socket.socket:
-        where = f"redirection port {self.port}"
-        try:
-            raw = socket.create_connection((self.host, self.port), timeout=self.timeout.connect_seconds)
-        except ConnectionRefusedError:
-            raise exc.UnreachableError(f"{where} refused the connection", host=self.host,
-                                       hint=_REDIRECTION_HINT) from None
-        except TimeoutError:
-            raise exc.ConnectTimeoutError(f"no connection to {where} within {self.timeout.connect_seconds:g} s",
-                                          host=self.host) from None
-        except OSError as error:
-            raise exc.UnreachableError(f"cannot reach {where}: {error.strerror or error}", host=self.host) from None
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        raw.settimeout(self.timeout.read)
-        if self.tls is None:
-            return raw
-        return self._wrap_tls(raw)
-
-    def _wrap_tls(self, raw: socket.socket) -> socket.socket:
-        assert self.tls is not None
-        return amt_tls.wrap_socket(raw, self.tls, self.host, what="TLS handshake on the redirection port")
-
     def _send(self, message: RedirectionMessage) -> None:
-        self._send_bytes(message.encode())
+        self._conn.send(message)
 
     def _send_sequenced(self, message: SequencedMessage) -> None:
-        self._send_bytes(self._outgoing.stamp(message).encode())
-
-    def _send_bytes(self, data: bytes | bytearray) -> None:
-        assert self._sock is not None
-        try:
-            self._sock.sendall(data)
-        except TimeoutError:
-            raise exc.ReadTimeoutError("the device stopped taking data on the redirection connection",
-                                       host=self.host) from None
-        except (BrokenPipeError, ConnectionResetError):
-            raise self._closed_by_device() from None
-        except OSError as error:
-            raise exc.UnreachableError(f"the redirection connection broke while sending: {error}",
-                                       host=self.host) from None
-        self._last_sent = time.monotonic()
+        self._conn.send_sequenced(message)
 
     def _receive(self) -> list[RedirectionMessage]:
-        """Read once from the socket; the messages completed (possibly none)."""
-        assert self._sock is not None
-        try:
-            data = self._sock.recv(_RECV_SIZE)
-        except TimeoutError:
-            raise exc.ReadTimeoutError(f"no answer on the redirection connection within {self.timeout.read:g} s",
-                                       host=self.host) from None
-        except ssl.SSLWantReadError:
-            return []
-        except ConnectionResetError:
-            raise self._closed_by_device() from None
-        except OSError as error:
-            raise exc.UnreachableError(f"the redirection connection broke: {error}", host=self.host) from None
-        if not data:
-            self._decoder.close()  # a cut message is a protocol error, said first
-            raise self._closed_by_device()
-        self._last_received = time.monotonic()
-        messages = self._feed(data)
-        for message in messages:
-            if isinstance(message, SequencedMessage):
-                self._incoming.check(message)
-        return messages
-
-    def _closed_by_device(self) -> exc.UnreachableError:
-        # During the set-up a closed connection is how AMT refuses: listener off, or IDE-R off.
-        return exc.UnreachableError("the device closed the redirection connection", host=self.host,
-                                    hint=_REDIRECTION_HINT if self.state is SessionState.NEW else None)
-
-    def _feed(self, data: bytes) -> list[RedirectionMessage]:
-        try:
-            return self._decoder.feed(data)
-        except RedirectionProtocolError as error:
-            error.host = self.host
-            raise
+        return self._conn.receive()
 
     def _expect(self, kind: type[_M], inbox: deque[RedirectionMessage]) -> _M:
         """The next message, which must be a ``kind``; keep-alives are answered on the way."""
@@ -583,12 +500,7 @@ class IDERSession:
 
     def _handshake(self) -> None:
         inbox: deque[RedirectionMessage] = deque()
-        self._send(StartRedirectionSession.for_session(SessionType.IDER))
-        started = self._expect(StartRedirectionSessionReply, inbox)
-        if not started.ok:
-            raise exc.FeatureUnavailableError(f"the device refused an IDE-R session (status {started.status})",
-                                              host=self.host, hint=_REDIRECTION_HINT)
-        self._authenticate(inbox)
+        self._conn.open(SessionType.IDER, inbox)
         self._send_sequenced(StartIDERRedirection(
             rx_timeout=round(self.rx_timeout * 1000), tx_timeout=0, heartbeat=round(self.heartbeat * 1000)))
         opened = self._expect(StartIDERRedirectionReply, inbox)
@@ -623,35 +535,9 @@ class IDERSession:
                                            message_type=reply.TYPE, host=self.host)
         return reply
 
-    def _authenticate(self, inbox: deque[RedirectionMessage]) -> None:
-        user = self.credentials.username
-        self._send(AuthenticateSession.query())
-        methods = self._expect(AuthenticateSessionReply, inbox).methods()
-        if AuthType.DIGEST_QOP in methods:
-            auth_type = AuthType.DIGEST_QOP
-        elif AuthType.DIGEST in methods:
-            auth_type = AuthType.DIGEST
-        else:
-            offered = ", ".join(AuthType.describe(m).split(" (")[0] for m in methods) or "none"
-            raise exc.AuthenticationError(f"the device offers no digest authentication for redirection "
-                                          f"(offered: {offered})", host=self.host, username=user)
-        self._send(AuthenticateSession.digest_start(user, auth_type=auth_type))
-        challenge_reply = self._expect(AuthenticateSessionReply, inbox)
-        if not challenge_reply.is_challenge:
-            raise exc.AuthenticationError(f"the device refused redirection for user {user!r} before the "
-                                          f"challenge (status {challenge_reply.status})", host=self.host, username=user)
-        challenge = challenge_reply.challenge()
-        self._send(AuthenticateSession.digest_answer(self.credentials, challenge))
-        result = self._expect(AuthenticateSessionReply, inbox)
-        if not result.ok:
-            raise exc.AuthenticationError(f"redirection authentication failed for user {user!r}",
-                                          host=self.host, username=user)
-
     def _abandon(self) -> None:
         """Close the socket without ceremony (failed set-up, or nothing started)."""
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.close()
+        self._conn.close()
         for end in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 end.close()
@@ -680,9 +566,10 @@ class IDERSession:
         log.debug("IDE-R session to %s ended: %s", self.host, error)
 
     def _serve(self) -> None:
-        sock = self._sock
+        conn = self._conn
+        sock = conn.sock
         assert sock is not None
-        self._last_sent = self._last_received = time.monotonic()
+        conn.last_sent = conn.last_received = time.monotonic()
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_READ)
             selector.register(self._wake_r, selectors.EVENT_READ)
@@ -691,7 +578,7 @@ class IDERSession:
                     self._answer(self._pending.popleft())
                 if self._stop.is_set():
                     raise _Stopping
-                readable = self._pending_tls(sock) or any(
+                readable = conn.pending_tls() or any(
                     key.fileobj is sock for key, _ in selector.select(self._next_timer()))
                 if self._stop.is_set():
                     raise _Stopping
@@ -700,21 +587,17 @@ class IDERSession:
                         self._dispatch(message)
                 self._timers()
 
-    @staticmethod
-    def _pending_tls(sock: socket.socket) -> bool:
-        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-
     def _next_timer(self) -> float:
         now = time.monotonic()
-        due = min(self._last_sent + self.heartbeat, self._last_received + self.idle_timeout)
+        due = min(self._conn.last_sent + self.heartbeat, self._conn.last_received + self.idle_timeout)
         return max(0.0, due - now)
 
     def _timers(self) -> None:
         now = time.monotonic()
-        if now - self._last_received >= self.idle_timeout:
+        if now - self._conn.last_received >= self.idle_timeout:
             raise exc.ReadTimeoutError(f"the device sent nothing on the IDE-R session for {self.idle_timeout:g} s",
                                        host=self.host, hint="the device or the network may be down")
-        if now - self._last_sent >= self.heartbeat:
+        if now - self._conn.last_sent >= self.heartbeat:
             self._send_sequenced(IDERHeartbeat())
 
     def _dispatch(self, message: RedirectionMessage) -> None:
@@ -738,12 +621,12 @@ class IDERSession:
                 served += len(reply.data)
             else:
                 failed = failed or reply.failed
-            self._outgoing.stamp_into(batch, reply)
+            self._conn.stamp_into(batch, reply)
             if len(batch) >= _SEND_BATCH:
-                self._send_bytes(batch)
+                self._conn.send_bytes(batch)
                 batch = bytearray()
         if batch:
-            self._send_bytes(batch)
+            self._conn.send_bytes(batch)
         counts = self._counts
         counts["commands"] += 1
         counts["bytes_served"] += served
@@ -769,8 +652,8 @@ class IDERSession:
         try:
             self._send_sequenced(EndIDERRedirection())
             deadline = time.monotonic() + _CLOSE_WAIT_SECONDS
-            assert self._sock is not None
-            self._sock.settimeout(_CLOSE_WAIT_SECONDS)
+            assert self._conn.sock is not None
+            self._conn.sock.settimeout(_CLOSE_WAIT_SECONDS)
             while time.monotonic() < deadline:
                 messages = self._receive()
                 if any(isinstance(m, EndIDERRedirectionReply) for m in messages):

@@ -93,12 +93,15 @@ __all__ = [
     "RedirectionDecoder",
     "RedirectionMessage",
     "RedirectionProtocolError",
+    "SOLControlLines",
     "SOLControlsFromHost",
     "SOLDataFromHost",
     "SOLDataToHost",
     "SOLHeartbeat",
     "SOLKeepAlivePing",
     "SOLKeepAlivePong",
+    "SOLSerialSettings",
+    "SOLStatus",
     "SequenceCounter",
     "SequencedMessage",
     "SessionType",
@@ -186,6 +189,7 @@ class MessageType(DescribedIntEnum):
     END_SOL_REDIRECTION_REPLY = 0x23, "AMT->console: SOL stopped"
     SOL_KEEP_ALIVE_PING = 0x24, "SOL keep-alive ping"
     SOL_KEEP_ALIVE_PONG = 0x25, "SOL keep-alive pong"
+    SOL_SERIAL_SETTINGS = 0x27, "console->AMT: serial settings MeshCommander sends after the SOL start reply"
     SOL_DATA_TO_HOST = 0x28, "console->AMT: keyboard bytes for the host serial port"
     SOL_CONTROLS_FROM_HOST = 0x29, "AMT->console: serial control lines and host status bits"
     SOL_DATA_FROM_HOST = 0x2A, "AMT->console: bytes the host wrote to its serial port"
@@ -715,7 +719,7 @@ class AuthenticateSessionReply(RedirectionMessage):
 
 
 # --------------------------------------------------------------------------------------------
-# serial over LAN (0x20-0x2B), minimal
+# serial over LAN (0x20-0x2B)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -758,6 +762,10 @@ class StartSOLRedirectionReply(SequencedMessage):
     SIZE: ClassVar[int] = 23
 
     status: int = STATUS_SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_SUCCESS
 
     def _encode(self) -> bytes:
         return self._header(byte1=self.status) + bytes(15)
@@ -834,10 +842,52 @@ class SOLDataFromHost(_SOLData):
     DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
 
 
+class SOLControlLines(IntFlag):
+    """Byte 8 of SOL_CONTROLS_FROM_HOST: the host's COM port control lines [amtterm]."""
+
+    NONE = 0
+    RTS = 0x01
+    DTR = 0x02
+    BREAK = 0x04
+
+
+class SOLStatus(IntFlag):
+    """Byte 9 of SOL_CONTROLS_FROM_HOST: SOL and host status [amtterm RedirectionConstants.h]."""
+
+    NONE = 0
+    TX_OVERFLOW = 0x01
+    LOOPBACK = 0x02
+    POWER_ON = 0x04
+    """The host is powered on."""
+    RX_FLUSH_TIMEOUT = 0x08
+    TEST_MODE = 0x10
+
+
+@dataclass(frozen=True, kw_only=True)
+class SOLSerialSettings(SequencedMessage):
+    """0x27, 14 bytes: header + 6 bytes.  MeshCommander, MeshCentral and Intel's ui-toolkit send it
+    right after the SOL start reply, always with ``00 00 1B 00 00 00``; its fields are not
+    documented, AMT takes it without an answer.  Kept as raw ``payload``."""
+
+    TYPE: ClassVar[MessageType] = MessageType.SOL_SERIAL_SETTINGS
+    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
+    SIZE: ClassVar[int] = 14
+
+    payload: bytes = b"\x00\x00\x1b\x00\x00\x00"
+
+    def _encode(self) -> bytes:
+        if len(self.payload) != 6:
+            raise LocalProtocolError(f"SOL serial settings carry 6 bytes, not {len(self.payload)}")
+        return self._header() + self.payload
+
+    @classmethod
+    def _decode(cls, data: bytes) -> RedirectionMessage:
+        return cls(seq=cls._unpack_header(data)[2], payload=bytes(data[8:14]))
+
+
 @dataclass(frozen=True, kw_only=True)
 class SOLControlsFromHost(SequencedMessage):
-    """0x29, 10 bytes: control lines (1 RTS, 2 DTR, 4 BREAK) and status (1 TX overflow,
-    2 loopback, 4 system power on, 8 RX flush timeout, 16 test mode)."""
+    """0x29, 10 bytes: control lines (:class:`SOLControlLines`) and status (:class:`SOLStatus`)."""
 
     TYPE: ClassVar[MessageType] = MessageType.SOL_CONTROLS_FROM_HOST
     DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
@@ -1413,7 +1463,7 @@ class IDERDataToHost(_RegisterMessage):
 _MESSAGE_CLASSES: tuple[type[RedirectionMessage], ...] = (
     StartRedirectionSession, StartRedirectionSessionReply, EndRedirectionSession, AuthenticateSession,
     AuthenticateSessionReply, StartSOLRedirection, StartSOLRedirectionReply, EndSOLRedirection,
-    EndSOLRedirectionReply, SOLKeepAlivePing, SOLKeepAlivePong, SOLDataToHost, SOLControlsFromHost,
+    EndSOLRedirectionReply, SOLKeepAlivePing, SOLKeepAlivePong, SOLSerialSettings, SOLDataToHost, SOLControlsFromHost,
     SOLDataFromHost, SOLHeartbeat, StartIDERRedirection, StartIDERRedirectionReply, EndIDERRedirection,
     EndIDERRedirectionReply, IDERKeepAlivePing, IDERKeepAlivePong, IDERResetOccurred,
     IDERResetOccurredResponse, IDERDisableEnableFeatures, IDERDisableEnableFeaturesReply, IDERErrorOccurred,
