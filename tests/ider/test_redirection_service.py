@@ -50,6 +50,13 @@ def test_enable_turns_on_what_is_missing_and_keeps_sol(client: Client, device: A
     assert (status.state, status.listener_enabled) == (RedirectionState.IDER_AND_SOL, True)
 
 
+def test_enable_sol_alone_keeps_ide_r_off(client: Client, device: AMTDeviceInfo) -> None:
+    device.control.set_redirection(ider=False, sol=False)
+    status = client.redirection.enable(ider=None, sol=True)
+    assert (status.ider_enabled, status.sol_enabled) == (False, True)
+    assert status.to_dict()["enabled_state"] == 32770  # SOL only
+
+
 def test_an_out_of_range_state_is_refused(client: Client) -> None:
     with pytest.raises(exc.AMTReturnError) as raised:
         client.redirection.request_state(2)

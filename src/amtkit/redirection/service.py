@@ -112,12 +112,14 @@ class RedirectionControl:
         self._client.put(CimInstance(Cls.AMT_RedirectionService, properties), names.REDIRECTION_SERVICE_SELECTORS)
         return self.status()
 
-    def enable(self, *, ider: bool = True, sol: bool | None = None, listener: bool = True) -> RedirectionStatus:
-        """Make sure the features asked for are on (``sol=None`` keeps SOL as it is); changes only
-        what differs and returns the resulting state."""
+    def enable(self, *, ider: bool | None = True, sol: bool | None = None, listener: bool = True) -> RedirectionStatus:
+        """Make sure the features asked for are on (``None`` keeps a switch as it is: ``enable(ider=None,
+        sol=True)`` turns SOL on and leaves IDE-R alone); changes only what differs and returns the
+        resulting state."""
         status = self.status()
+        keep_ider = status.ider_enabled if ider is None else ider
         keep_sol = status.sol_enabled if sol is None else sol
-        wanted = RedirectionState.of(ider=ider, sol=keep_sol)
+        wanted = RedirectionState.of(ider=keep_ider, sol=keep_sol)
         if status.state != wanted:
             self.request_state(wanted)
         if status.listener_enabled != listener:

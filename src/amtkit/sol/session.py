@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 _MAX_WRITE = 1024
 """Keystrokes per data-to-host message (what one terminal read gives, with room to spare)."""
 _CLOSE_WAIT_SECONDS = 2.0
-_SOL_HINT = ("check that SOL is on: client.redirection.enable(sol=True) (AMT_RedirectionService EnabledState "
+_SOL_HINT = ("check that SOL is on: client.redirection.enable(ider=None, sol=True) (AMT_RedirectionService EnabledState "
              "32770/32771 and ListenerEnabled), and that SOL is allowed in the MEBx")
 
 
