@@ -4,8 +4,9 @@ Discovery probes hundreds of hosts from one event loop, so this Identify does no
 blocking :class:`~amtkit.client.Client`; it writes the very envelope the client writes
 (:func:`amtkit.wsman.requests.build_identify`) and reads the answer with the client's parser
 (:func:`amtkit.wsman.responses.parse_identify`). Only the HTTP exchange is its own: one
-``POST /wsman`` on a fresh connection (``Connection: close``), the reply read by ``Content-Length``,
-chunked coding (what AMT sends) or end of stream, bounded in size.
+``POST /wsman`` on a fresh connection (``Connection: close``), the reply read by the project's one
+strict HTTP/1.1 reader (:mod:`amtkit.http.reader`, the simulator's too): ``Content-Length``, chunked
+coding (what AMT sends) or end of stream, bounded in size.
 
 No credentials are sent. TLS is not verified, as for the banner probe: nothing secret travels and
 AMT ships self-signed certificates; verification is the business of the authenticated client.
@@ -22,6 +23,7 @@ import asyncio
 import ssl
 
 from amtkit.discovery.probe import IdentifyInfo, _tls_context
+from amtkit.http.reader import FramingError, Limits, read_reply
 from amtkit.wsman import names
 from amtkit.wsman.requests import build_identify
 from amtkit.wsman.responses import ResponseError, parse_identify
@@ -31,7 +33,7 @@ __all__ = ["IdentifyProtocolError", "WsmanIdentify", "wsman_identify"]
 
 MAX_REPLY_BYTES = 64 * 1024
 """Largest Identify reply read (AMT's is under 1 KiB); more is refused as not AMT."""
-
+_LIMITS = Limits(body_bytes=MAX_REPLY_BYTES)
 
 
 class IdentifyProtocolError(Exception):
@@ -102,73 +104,12 @@ def _request(host: str, port: int) -> bytes:
 
 async def _read_reply(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as error:
-        raise IdentifyProtocolError(f"connection closed after {len(error.partial)} bytes, before a reply") from None
-    except asyncio.LimitOverrunError:
-        raise IdentifyProtocolError("reply head too long") from None
-    status, headers = _parse_head(head)
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return status, await _read_chunked(reader)
-    length_text = headers.get("content-length")
-    if length_text is not None:
-        try:
-            length = int(length_text)
-        except ValueError:
-            raise IdentifyProtocolError(f"bad Content-Length {length_text!r}") from None
-        if not 0 <= length <= MAX_REPLY_BYTES:
-            raise IdentifyProtocolError(f"Content-Length {length} out of bounds")
-        return status, await _exactly(reader, length)
-    body = await reader.read(MAX_REPLY_BYTES + 1)
-    if len(body) > MAX_REPLY_BYTES:
-        raise IdentifyProtocolError("reply body too long")
-    return status, body
-
-
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise IdentifyProtocolError(f"not an HTTP status line: {lines[0][:60]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return int(parts[1]), headers
-
-
-async def _exactly(reader: asyncio.StreamReader, count: int) -> bytes:
-    try:
-        return await reader.readexactly(count)
-    except asyncio.IncompleteReadError:
-        raise IdentifyProtocolError("connection closed inside the reply body") from None
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    body = bytearray()
-    while True:
-        line = await _line(reader)
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise IdentifyProtocolError(f"bad chunk size line {line[:20]!r}") from None
-        if size == 0:
-            while await _line(reader):  # trailer fields, up to the blank line
-                pass
-            return bytes(body)
-        if len(body) + size > MAX_REPLY_BYTES:
-            raise IdentifyProtocolError("reply body too long")
-        body += await _exactly(reader, size)
-        if await _exactly(reader, 2) != b"\r\n":
-            raise IdentifyProtocolError("chunk not followed by CRLF")
-
-
-async def _line(reader: asyncio.StreamReader) -> bytes:
-    try:
-        line = await reader.readuntil(b"\r\n")
-    except asyncio.IncompleteReadError:
-        raise IdentifyProtocolError("connection closed inside the chunked body") from None
-    except asyncio.LimitOverrunError:
-        raise IdentifyProtocolError("chunk line too long") from None
-    return line[:-2]
+        message = await read_reply(reader, _LIMITS)
+    except FramingError as error:
+        text = str(error)
+        if text == "malformed status line":
+            text = "not an HTTP status line"
+        elif error.status == 413:
+            text = f"reply {text}: out of bounds"
+        raise IdentifyProtocolError(text) from None
+    return message.status, message.body

@@ -49,6 +49,7 @@ from amtkit.discovery.rmcp import (
     encode_ping,
 )
 from amtkit.discovery.targets import DEFAULT_LIMIT, expand_targets
+from amtkit.http.reader import FramingError, Limits, read_reply
 from amtkit.wsman import names
 
 __all__ = [
@@ -416,16 +417,8 @@ def _tls_context() -> ssl.SSLContext:
     return context
 
 
-def _parse_http_head(head: bytes) -> tuple[bool, str | None]:
-    """``(is_http, server_header)`` from a response head."""
-    lines = head.decode("latin-1").split("\r\n")
-    if not lines[0].startswith("HTTP/1."):
-        return False, None
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep and name.strip().lower() == "server":
-            return True, value.strip()
-    return True, None
+_BANNER_LIMITS = Limits(body_bytes=0)
+"""The banner probe reads only a reply's head (``Server``), never its page."""
 
 
 async def _probe_port(
@@ -446,13 +439,11 @@ async def _probe_port(
         host_header = f"[{host}]" if ":" in host else host
         writer.write(f"GET / HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n\r\n".encode("ascii", "replace"))
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), settings.read_timeout)
-        except asyncio.IncompleteReadError as exc:
-            head = exc.partial
-        is_http, server = _parse_http_head(head)
-        detail = "" if is_http else f"{name} {port}: no HTTP answer"
-        return _PortResult(_Port.OPEN, server=server, http=is_http, detail=detail)
-    except (asyncio.TimeoutError, asyncio.LimitOverrunError, OSError) as exc:
+            reply = await asyncio.wait_for(read_reply(reader, _BANNER_LIMITS, head_only=True), settings.read_timeout)
+        except FramingError:
+            return _PortResult(_Port.OPEN, http=False, detail=f"{name} {port}: no HTTP answer")
+        return _PortResult(_Port.OPEN, server=reply.headers.get("server"), http=True)
+    except (asyncio.TimeoutError, OSError) as exc:
         return _PortResult(_Port.OPEN, detail=f"{name} {port}: no HTTP answer ({type(exc).__name__})")
     finally:
         writer.transport.abort()

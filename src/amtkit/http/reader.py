@@ -32,6 +32,7 @@ message: :meth:`MessageReader.feed` returns the complete messages first and keep
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ __all__ = [
     "Limits",
     "Message",
     "MessageReader",
+    "read_reply",
 ]
 
 
@@ -381,3 +383,24 @@ class MessageReader:
         message.body = bytes(self._body)
         self._message, self._body, self._state = None, bytearray(), _State.HEAD
         return message
+
+
+async def read_reply(stream: asyncio.StreamReader, limits: Limits | None = None, *,
+                     head_only: bool = False) -> Message:
+    """Read one reply from an asyncio stream with a :class:`MessageReader` (the I/O is the caller's loop).
+
+    ``head_only`` returns at the end of the head (a banner probe wants ``Server``, not the page).
+    Raises :class:`FramingError` for a malformed reply or one the connection cut short.
+    """
+    reader = MessageReader(Kind.RESPONSE, limits)
+    reader.expect_no_body = head_only
+    while True:
+        data = await stream.read(65536)
+        if not data:
+            message = reader.eof()
+            if message is None:
+                raise FramingError(502, "the connection closed before a complete reply")
+            return message
+        messages = reader.feed(data)
+        if messages:
+            return messages[0]
