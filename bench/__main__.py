@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from . import defense, discovery, ider, spine
+from . import defense, discovery, fuzz, ider, load, spine
 from .compare import compare_runs, format_comparison
 from .framework import Benchmark, Row, Settings, load_average, machine_description
 from .record import (
@@ -50,6 +50,10 @@ BENCHMARKS: list[Benchmark] = [
               "a /22 with 500 simulated devices (time, all found, no false positives); inventory round trips"),
     Benchmark("ider.transfer", ider.transfer,
               "IDE-R throughput serving a 256 MB image to the simulator; console peak memory at 64 vs 256 MB"),
+    Benchmark("hardening.fuzz", fuzz.figures,
+              "mutation fuzzing of five surfaces (crashes, hangs; the full 100,000 per surface: python -m bench.fuzz)"),
+    Benchmark("hardening.load", load.figures,
+              "500 clients x 50 Gets (errors, p50/p99); a normal Get and simulator RSS under drip/pipeline/idle attack"),
     # New areas join here: Benchmark("area.what", module.function, "one line: what it measures").
 ]
 

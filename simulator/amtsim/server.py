@@ -9,6 +9,7 @@ foreground for the ``amtkit-sim`` command.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import resource
@@ -41,6 +42,11 @@ log = logging.getLogger(__name__)
 REQUEST_LOG = logging.getLogger("amtsim.requests")
 """One line per answered request (``amtkit-sim run -v``): device, user, action, class, outcome, time."""
 T = TypeVar("T")
+
+REQUESTS_PER_TURN = 16
+"""Pipelined requests of one connection answered in one go; the rest wait while other connections are served."""
+SEND_BUFFER_BYTES = 128 * 1024
+"""Kernel send buffer of each WS-Man connection (``SO_SNDBUF``)."""
 
 
 def _server_header(device: SimulatedDevice) -> str:
@@ -89,6 +95,7 @@ class WSManProtocol(asyncio.Protocol):
         self._send_blocked = False
         self._closing = False
         self._peer_done = False
+        self._turn_pending = False
 
     # -- asyncio ---------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -99,6 +106,12 @@ class WSManProtocol(asyncio.Protocol):
             self._closing = True
             transport.abort()
             return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A fixed kernel send buffer (no autotuning to megabytes): a peer that reads no replies
+            # blocks after this much, and the firmware's small buffers are closer to it anyway.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         with self.device.lock:
             self.device.stats.connections += 1
             if self.device.faults.drop_connections > 0:
@@ -115,10 +128,12 @@ class WSManProtocol(asyncio.Protocol):
         self.table.discard(self)
 
     def data_received(self, data: bytes) -> None:
-        if self._closing:
-            return
+        if not self._closing:
+            self._ingest(data)
+
+    def _ingest(self, data: bytes) -> None:
         try:
-            requests = self.reader.feed(data)
+            requests = self.reader.feed(data, limit=REQUESTS_PER_TURN)
         except httpwire.HTTPParseError as error:
             self._refuse(error)
             return
@@ -132,20 +147,46 @@ class WSManProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         """The peer finished sending: answer what it sent, then close (``True`` keeps the transport open)."""
         self._peer_done = True
-        return bool(self._queue or self._awaiting or self._held)
+        return bool(self._queue or self._awaiting or self._held or self.reader.more)
 
     def pause_writing(self) -> None:
         self._send_blocked = True
-        if self.transport is not None:
-            self.transport.pause_reading()
+        self._update_reading()
         self._set_phase()
 
     def resume_writing(self) -> None:
         self._send_blocked = False
-        if self.transport is not None and not self._closing:
-            self.transport.resume_reading()
+        self._update_reading()
         if self._held is None:
             self._answer_queue()
+
+    def _update_reading(self) -> None:
+        """Read only while the peer reads our replies and no backlog of its requests waits for a turn."""
+        transport = self.transport
+        if transport is None or self._closing:
+            return
+        if self._send_blocked or self._turn_pending:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
+    def _pace(self) -> None:
+        """More requests than one turn: answer the rest after the loop has served other connections."""
+        backlog = bool(self._queue) or self.reader.more
+        if backlog and not (self._turn_pending or self._closing or self._send_blocked or self._held):
+            self._turn_pending = True
+            self._update_reading()
+            asyncio.get_running_loop().call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._turn_pending = False
+        if self._closing or self._send_blocked or self._held:
+            return
+        if self._queue:
+            self._answer_queue()
+        elif self.reader.more:
+            self._ingest(b"")
+        self._update_reading()
 
     # -- ConnectionTable -------------------------------------------------------------------------
     def expire(self, phase: Phase) -> None:
@@ -168,8 +209,11 @@ class WSManProtocol(asyncio.Protocol):
 
     # -- answering -------------------------------------------------------------------------------
     def _answer_queue(self, retried: _Handled | None = None) -> None:
-        """Answer queued requests in order until one is held, the peer stops reading, or the connection closes."""
-        while self._queue and not self._send_blocked and not self._closing:
+        """Answer queued requests in order until one is held, the peer stops reading, the connection
+        closes, or this turn's share is used (:data:`REQUESTS_PER_TURN`; the rest waits for the next turn)."""
+        answered = 0
+        while self._queue and not self._send_blocked and not self._closing and answered < REQUESTS_PER_TURN:
+            answered += 1
             request, received = self._queue[0]
             if retried is None:
                 with self.device.lock:
@@ -195,8 +239,9 @@ class WSManProtocol(asyncio.Protocol):
             if close:
                 self._closing = True
                 self._queue.clear()
-        if not self._queue and self.reader.error is not None and not self._closing:
+        if not self._queue and not self.reader.more and self.reader.error is not None and not self._closing:
             self._refuse(self.reader.error)  # garbage after the valid requests: answered, then closed
+        self._pace()
         self._set_phase()
 
     def _handle_safely(self, request: httpwire.HTTPRequest) -> _Handled:
@@ -249,7 +294,8 @@ class WSManProtocol(asyncio.Protocol):
     def _set_phase(self) -> None:
         if self._closing:
             return
-        if self._peer_done and not (self._queue or self._awaiting or self._held) and self.transport is not None:
+        if self._peer_done and not (self._queue or self._awaiting or self._held or self.reader.more) \
+                and self.transport is not None:
             self._closing = True
             self.transport.close()
             return

@@ -135,6 +135,8 @@ class MessageReader:
         """The error met after the messages last returned; the next :meth:`feed` raises it."""
         self.expect_no_body = False
         """For replies: set when the request was HEAD (its reply has headers only)."""
+        self.more = False
+        """The last :meth:`feed` stopped at its ``limit``: more complete messages may be buffered."""
 
     @property
     def in_message(self) -> bool:
@@ -150,13 +152,22 @@ class MessageReader:
     def reading_body(self) -> bool:
         return self._state not in (_State.HEAD, _State.FAILED)
 
-    def feed(self, data: bytes) -> list[Message]:
+    def feed(self, data: bytes, limit: int | None = None) -> list[Message]:
+        """Take ``data``; return the messages it completes, at most ``limit`` of them.
+
+        With a ``limit`` reached, :attr:`more` is true and ``feed(b"")`` returns the next ones: a
+        server can answer a burst of pipelined requests a few at a time, letting others in between.
+        """
         if self.error is not None:
             raise self.error
         self._buffer += data
+        self.more = False
         messages: list[Message] = []
         try:
             while True:
+                if limit is not None and len(messages) >= limit:
+                    self.more = True
+                    return messages
                 message = self._step()
                 if message is None:
                     return messages
