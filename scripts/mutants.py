@@ -125,7 +125,8 @@ def _flip_middle(value: str) -> str | None:
     return None
 
 
-def _docstrings(tree: ast.AST) -> set[int]:
+def _prose(tree: ast.AST) -> set[int]:
+    """Strings that are not wire vocabulary: docstrings and the messages of ``raise`` statements."""
     ids = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -133,18 +134,21 @@ def _docstrings(tree: ast.AST) -> set[int]:
             for stmt in body:
                 if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
                     ids.add(id(stmt.value))
+        if isinstance(node, ast.Raise):
+            ids.update(id(inner) for inner in ast.walk(node))
     return ids
 
 
 def string_flips(path: str, pattern: str = r".+") -> Iterator[Mutant]:
-    """Every string literal matching ``pattern`` (docstrings aside) with one character changed."""
+    """Every string literal matching ``pattern`` (docstrings and error messages aside) with one character
+    changed."""
     text = (PROJECT / path).read_text(encoding="utf-8")
     lines = _offsets(text)
     tree = ast.parse(text)
-    docstrings = _docstrings(tree)
+    prose = _prose(tree)
     seen: dict[str, int] = {}
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Constant) or not isinstance(node.value, str) or id(node) in docstrings:
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str) or id(node) in prose:
             continue
         if not re.fullmatch(pattern, node.value):
             continue

@@ -67,6 +67,14 @@ class Faults:
     (like ``hang``); 0: never goes silent."""
     silent_for: float = 0.0
     """Seconds a silent device stays silent before answering again (then counts anew); 0: for good."""
+    fail_request_number: int = 0
+    """The n-th WS-Man request the device handles from now on fails with InternalError (AMT-STATUS 1),
+    whatever it asks, and nothing of it is carried out (a write that does not happen, a read that
+    does not answer); counts down as requests arrive; 0: off. For tests that break a multi-step job
+    at every step."""
+    fail_following: bool = False
+    """With ``fail_request_number``: every request after the failing one fails too (a device that
+    breaks down in the middle of a job) until the fault is cleared."""
 
 
 @dataclass

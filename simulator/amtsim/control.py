@@ -63,6 +63,8 @@ class DeviceControl:
             self.device.faults.hang = False
             self.device.faults.busy = False
             self.device.faults.silent_after_requests = 0
+            self.device.faults.fail_request_number = 0
+            self.device.faults.fail_following = False
             self.device.sync_faults()
 
     def stats(self) -> dict[str, int]:

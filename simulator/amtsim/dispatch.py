@@ -131,12 +131,26 @@ def _addressed_class(device: SimulatedDevice, request: Request) -> str:
     return names.class_name_of(state.resource_uri)
 
 
+def _injected_failure(device: SimulatedDevice) -> bool:
+    """Count down ``faults.fail_request_number``; true for the request it names (and, with
+    ``fail_following``, every later one)."""
+    faults = device.faults
+    if faults.fail_request_number <= 0:
+        return False
+    if faults.fail_request_number == 1:
+        if not faults.fail_following:
+            faults.fail_request_number = 0
+        return True
+    faults.fail_request_number -= 1
+    return False
+
+
 def _dispatch(device: SimulatedDevice, request: Request) -> Reply:
     class_name = _addressed_class(device, request)
     handler = REGISTRY.get(class_name)
     if handler is None:
         raise errors.destination_unreachable("InvalidResourceURI")
-    if class_name in device.faults.internal_error_classes:
+    if class_name in device.faults.internal_error_classes or _injected_failure(device):
         raise errors.internal_error(1)
     if device.faults.busy:
         raise errors.internal_error(PTStatus.NOT_READY)  # a busy engine

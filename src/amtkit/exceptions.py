@@ -256,8 +256,8 @@ class DefenseLimitError(SystemDefenseError):
     default_hint = "remove unused System Defense policies or filters, or apply a smaller filter set"
 
     def __init__(self, message: str, *, what: str, limit: int | None = None, actual: int | None = None,
-                 host: str | None = None) -> None:
-        super().__init__(message, host=host)
+                 host: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, host=host, hint=hint)
         self.what = what
         self.limit = limit
         """AMT's maximum, when known."""

@@ -307,11 +307,18 @@ def test_a_raw_code_goes_out_as_that_number(wire_client, code: int, name: str) -
     assert f"'{name}'" in str(refused.value)
 
 
-def test_the_simulator_offers_what_real_amt_offers_while_on(wire_client) -> None:  # type: ignore[no-untyped-def]
+# AvailableRequestedPowerStates by reported PowerState: while on (2), what real AMT was recorded
+# offering; off (8 soft, 6 hard) or hibernating (7), only Power On; asleep (4, 3), the simulator's
+# model: on, off and reset.
+OFFERED_BY_STATE = [(2, [10, 8, 5, 11, 4, 7, 14, 12]), (8, [2]), (6, [2]), (7, [2]), (4, [2, 8, 10]), (3, [2, 8, 10])]
+
+
+@pytest.mark.parametrize(("state", "offered"), OFFERED_BY_STATE, ids=[str(s) for s, _ in OFFERED_BY_STATE])
+def test_the_simulator_offers_these_codes_in_each_state(wire_client, state: int, offered: list[int]) -> None:  # type: ignore[no-untyped-def]
     client, recorder, device = wire_client
+    device.control.set_power_state(state)
     status = client.power.status()
-    assert [int(code) for code in status.available] == [10, 8, 5, 11, 4, 7, 14, 12]
-    assert int(status.state) == 2
+    assert (int(status.state), [int(code) for code in status.available]) == (state, offered)
 
 
 # -- System Defense: the Intel AMT SDK property names and values ---------------------------------------

@@ -53,6 +53,7 @@ from amtkit.defense.model import (
     IPProtocol,
     Packet,
     Policy,
+    policy_in_force,
 )
 from amtkit.defense.wsman import (
     MAX_FILTERS_PER_POLICY,
@@ -377,13 +378,12 @@ class DefenseBackend:
         raise DefenseRefused(PTStatus.NOT_FOUND, f"policy {handle} is not enabled on port {port}")
 
     def active_policy(self, port: int = 0) -> StoredPolicy | None:
-        """Rule 3: the activated policy with the highest precedence (the older activation on a tie)."""
+        """Rule 3 (:func:`amtkit.defense.model.policy_in_force`): the activated policy with the highest
+        precedence, the older activation on a tie."""
         self.settle()
-        enabled = [a for a in self.activations if a.port == port]
-        if not enabled:
-            return None
-        best = max(enabled, key=lambda a: (self.policies[a.policy].precedence, -a.order))
-        return self.policies[best.policy]
+        enabled = sorted((a for a in self.activations if a.port == port), key=lambda a: a.order)
+        best = policy_in_force(enabled, lambda a: self.policies[a.policy].precedence)
+        return self.policies[best.policy] if best is not None else None
 
     # -- the host's traffic ----------------------------------------------------------------------------
 

@@ -82,7 +82,9 @@ def _policy_options(command: F) -> F:
         click.option("--timeout", "policy_timeout", type=click.IntRange(min=0), default=None, metavar="SECONDS",
                      help="AMT lifts the policy after this long (whole minutes, rounded up; 0: never) "
                           "[default: as the set says]. (--answer-timeout is how long to wait for the device.)"),
-        click.option("--force", is_flag=True, help="Apply even if the lockout check refuses the set."),
+        click.option("--force", is_flag=True,
+                     help="Apply even if the lockout check refuses the set, and replace the current set in place "
+                          "when AMT's limits leave no room to write the new one beside it first."),
         click.option("--interface", "interface", type=click.IntRange(0, 1), default=0, show_default=True,
                      help="AMT network interface: 0 wired, 1 wireless."),
     ]
@@ -109,7 +111,7 @@ def _apply_text(result: ApplyResult) -> str:
         head = f"{result.host}: {result.policy_name!r} is already in place on port {result.port}"
     lines = [head + (f"; lifts itself after {result.timeout_minutes} min" if result.timeout_minutes else "")]
     if result.forced:
-        lines.append(f"  forced past {len(result.forced)} lockout finding(s):")
+        lines.append(f"  forced past {len(result.forced)} finding(s):")
         lines += [f"    {line}" for line in result.forced]
     if result.outranked_by:
         lines.append(f"  warning: policy {result.outranked_by!r} has a higher precedence and is the one in force")

@@ -15,12 +15,15 @@ How an apply goes (docs/filters.md has the details):
 2. Survey (4 reads): the policies, both filter classes and the activations on the device. amtkit's
    own objects are named ``amtkit:...``; everything else is foreign and never touched.
 3. If amtkit's policy on the device is already exactly this one and active, nothing is written
-   (idempotent). Otherwise AMT's global limits (8 policies, 80 filters) are checked against the
-   foreign objects, amtkit's previous activation, policy and filters are deleted, and the new set is
-   written: one Create per filter, one policy Create with the filter handles, ``SetTimeout`` if the
-   policy has a timeout, one activation Create on the port.
+   (idempotent). Otherwise, make before break: the new set is written beside amtkit's previous one
+   (one Create per filter, one policy Create with the filter handles, ``SetTimeout`` if the policy
+   has a timeout, one activation Create on the port) while the previous set stays in force.
 4. Verify (up to 4 reads): the policy, the filter classes used and the activations are read back and
-   compared with what was sent; a difference raises :class:`~amtkit.exceptions.DefenseMismatchError`.
+   compared with what was sent; a difference raises :class:`~amtkit.exceptions.DefenseMismatchError`
+   (after deleting what was written: the previous set is still in force).
+5. Only then is the previous set removed (activations, policies, filters). When AMT's limits (8
+   policies, 80 filters) leave no room for both sets, the apply is refused unless ``force``, which
+   replaces the set in place and puts the previous one back if a step fails.
 
 A failure on the device is explained: in Client Control Mode (read from
 ``AMT_SetupAndConfigurationService.ProvisioningMode`` only when something failed) the error is
@@ -30,9 +33,10 @@ A failure on the device is explained: in Client Control Mode (read from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .. import exceptions as exc
@@ -42,7 +46,16 @@ from ..wsman.schema import KEYS
 from ..wsman.values import CimInstance, EndpointReference, Selector, Value
 from .cbfilters import FilterSet, load
 from .engine import ManagerSpec
-from .model import MAX_FILTERS, MAX_POLICIES, DefenseError, Filter, IPAddress, LimitError, Policy
+from .model import (
+    MAX_FILTERS,
+    MAX_POLICIES,
+    DefenseError,
+    Filter,
+    IPAddress,
+    LimitError,
+    Policy,
+    policy_in_force,
+)
 from .plan import Plan, prepare
 from .wsman import (
     FILTER_CLASSES,
@@ -181,9 +194,10 @@ class DefenseState:
         return next((f for f in self.filters if f.handle == handle), None)
 
     def active_policy(self, port: int = 0) -> DevicePolicy | None:
-        """The policy in force on ``port``: the activated one with the highest precedence."""
-        enabled = [p for p in self.policies if port in p.ports]
-        return max(enabled, key=lambda p: p.precedence, default=None)
+        """The policy in force on ``port`` (:func:`~amtkit.defense.model.policy_in_force`: the highest
+        precedence, the earlier activation on a tie)."""
+        activated = [p for a in self.activations if a.port == port and (p := self.policy(a.policy_id)) is not None]
+        return policy_in_force(activated, lambda p: p.precedence)
 
 
 # -- results ----------------------------------------------------------------------------------------
@@ -287,6 +301,64 @@ class _Created:
     policy_id: str = ""
 
 
+@dataclass(frozen=True)
+class _Retired:
+    """amtkit's previous objects on a device, to remove: its activations, policies, and the filters no
+    foreign policy uses."""
+
+    activations: list[Activation]
+    policies: list[DevicePolicy]
+    filters: list[DeviceFilter]
+
+    @classmethod
+    def of(cls, state: DefenseState) -> _Retired:
+        policies = sorted((p for p in state.policies if p.ours), key=lambda p: p.instance_id)
+        ids = {p.instance_id for p in policies}
+        used_by_foreign = {h for p in state.policies if not p.ours for h in p.filter_handles or ()}
+        return cls([a for a in state.activations if a.policy_id in ids], policies,
+                   [f for f in state.filters if f.ours and f.handle not in used_by_foreign])
+
+    def removed_from(self, state: DefenseState) -> DefenseState:
+        """``state`` (read before the removal) without these objects."""
+        ids = {p.instance_id for p in self.policies}
+        handles = {f.handle for f in self.filters}
+        return DefenseState([p for p in state.policies if p.instance_id not in ids],
+                            [f for f in state.filters if f.handle not in handles],
+                            [a for a in state.activations if a.policy_id not in ids])
+
+
+IN_PLACE_NOTE = "replaced in place: AMT's limits left no room for the new set beside the previous one"
+"""The ``forced`` line of an apply that could not make before break."""
+
+_FILTER_WIRE_PREFIX = re.compile(r"^amtkit:\d+:")
+
+
+@dataclass(frozen=True)
+class _PreviousSet:
+    """One of amtkit's policies as it was on the device, to put back after a failed in-place replacement."""
+
+    policy: Policy
+    instance_id: str
+    ports: tuple[int, ...]
+    filter_handles: tuple[int, ...]
+
+
+def _previous_sets(state: DefenseState) -> list[_PreviousSet]:
+    """amtkit's policies on the device with their filters and ports; policies with a filter amtkit
+    cannot model cannot be written again and are left out."""
+    sets = []
+    for device_policy in state.policies:
+        if not device_policy.ours:
+            continue
+        handles = tuple(device_policy.filter_handles or ())
+        models = [found.model if (found := state.filter(h)) is not None else None for h in handles]
+        filters = tuple(replace(m, name=_FILTER_WIRE_PREFIX.sub("", m.name)) for m in models if m is not None)
+        if len(filters) == len(handles):
+            sets.append(_PreviousSet(replace(device_policy.model(), filters=filters), device_policy.instance_id,
+                                     device_policy.ports, handles))
+    return sets
+
+
 # -- the feature ------------------------------------------------------------------------------------
 
 
@@ -336,11 +408,18 @@ class DefenseControl:
         ``manager``: the management server(s), ``ADDR[:PORTS]`` or :class:`ManagerSpec`; they replace the
         set's ``management`` peers and are what the lockout check protects. ``anti_spoofing`` and
         ``timeout`` (seconds, 0 for none; AMT counts whole minutes, so it is rounded up) override the
-        set's values when given. ``force`` applies a set the lockout check refuses.
+        set's values when given. ``force`` applies a set the lockout check refuses, and replaces the
+        set in place when there is no room to make before break.
 
         Idempotent: applying the same set again writes nothing (with a timeout, it restarts the
         timer; without, a timeout left from before is cleared). Applying another set replaces
-        amtkit's previous one; foreign policies stay.
+        amtkit's previous one, make before break: the new filters and policy are written, activated
+        and read back while the previous set stays in force, and only then is the previous set
+        removed, so a failure at any step leaves the machine filtered by one of the two. When AMT's
+        limits (8 policies, 80 filters) leave no room for both sets at once, the apply is refused with
+        :class:`~amtkit.exceptions.DefenseLimitError` unless ``force``, which replaces the set in place
+        (the previous set is removed first and put back if writing the new one fails). Foreign
+        policies stay.
 
         Raises :class:`~amtkit.exceptions.LockoutError`, :class:`~amtkit.exceptions.DefenseLimitError`,
         :class:`~amtkit.exceptions.DefenseMismatchError`, :class:`~amtkit.exceptions.FeatureUnavailableError`
@@ -357,6 +436,7 @@ class DefenseControl:
         policy = plan.policy
         expected = [round_trip(f, i) for i, f in enumerate(policy.filters)]
         minutes = timeout_minutes(policy.timeout)
+        replaced_in_place = False
         with self._explained():
             state = self.state()
             ours = [p for p in state.policies if p.ours]
@@ -370,11 +450,11 @@ class DefenseControl:
                                    filter_ids=[f.instance_id for h in current.filter_handles or ()
                                                if (f := state.filter(h)) is not None])
                 after = state
+            elif self._needs_replacing_in_place(state, len(policy.filters), force):
+                created, after = self._replace_in_place(state, policy, expected, port, minutes)
+                replaced_in_place = True
             else:
-                self._check_capacity(state, len(policy.filters))
-                self._remove_ours(state)
-                created = self._create(policy, port, minutes)
-                after = self._verify(created, policy, expected, port, minutes)
+                created, after = self._make_before_break(state, policy, expected, port, minutes)
         in_force = after.active_policy(port)
         active = in_force is not None and in_force.instance_id == created.policy_id
         outranked = in_force.name if in_force is not None and not active else None
@@ -382,7 +462,8 @@ class DefenseControl:
             host=self._client.host, policy_name=policy.name, policy_id=created.policy_id,
             filter_ids=tuple(created.filter_ids), port=port, changed=current is None,
             replaced_policies=len(ours) if current is None else 0, timeout_minutes=minutes,
-            active=active, outranked_by=outranked, forced=tuple(plan.refusal()) if force else (),
+            active=active, outranked_by=outranked,
+            forced=(*(plan.refusal() if force else ()), *([IN_PLACE_NOTE] if replaced_in_place else [])),
             round_trips=self._client.transport.round_trips - start,
         )
 
@@ -480,38 +561,128 @@ class DefenseControl:
         our_filters = {f.handle for f in state.filters if f.ours}
         return candidate if our_filters == set(handles) else None
 
-    def _check_capacity(self, state: DefenseState, new_filters: int) -> None:
-        """AMT's global limits, counting what stays (foreign objects) plus what will be written."""
+    def _needs_replacing_in_place(self, state: DefenseState, new_filters: int, force: bool) -> bool:
+        """Whether the new set must replace amtkit's previous one in place (``force`` given), rather than
+        being written beside it (make before break). Raises DefenseLimitError when the set does not fit
+        even in place, or does not fit beside the previous one and ``force`` is not given."""
         foreign_policies = sum(1 for p in state.policies if not p.ours)
         foreign_filters = sum(1 for f in state.filters if not f.ours)
+        host = self._client.host
         if foreign_policies + 1 > MAX_POLICIES:
             raise exc.DefenseLimitError(
                 f"the device holds {foreign_policies} other System Defense policies; AMT holds at most "
-                f"{MAX_POLICIES}", what="policies", limit=MAX_POLICIES, actual=foreign_policies + 1,
-                host=self._client.host)
+                f"{MAX_POLICIES}", what="policies", limit=MAX_POLICIES, actual=foreign_policies + 1, host=host)
         if foreign_filters + new_filters > MAX_FILTERS:
             raise exc.DefenseLimitError(
                 f"{new_filters} filters and the {foreign_filters} other filters on the device make "
                 f"{foreign_filters + new_filters}; AMT holds at most {MAX_FILTERS}", what="filters",
-                limit=MAX_FILTERS, actual=foreign_filters + new_filters, host=self._client.host)
+                limit=MAX_FILTERS, actual=foreign_filters + new_filters, host=host)
+        policies, filters = len(state.policies) + 1, len(state.filters) + new_filters
+        if policies <= MAX_POLICIES and filters <= MAX_FILTERS:
+            return False
+        if force:
+            return True
+        what, actual, limit = (("policies", policies, MAX_POLICIES) if policies > MAX_POLICIES
+                               else ("filters", filters, MAX_FILTERS))
+        raise exc.DefenseLimitError(
+            f"no room to make before break: the new set beside the current one needs {actual} {what}, AMT holds "
+            f"at most {limit}; replacing the current set in place leaves the host unfiltered while the new one "
+            "is written", what=f"{what} (make before break)", limit=limit, actual=actual, host=host,
+            hint="apply with --force to replace the set in place (amtkit puts the previous set back if a write "
+                 "fails), or remove other System Defense policies or filters first")
+
+    def _make_before_break(self, state: DefenseState, policy: Policy, expected: list[Filter], port: int,
+                           minutes: int) -> tuple[_Created, DefenseState]:
+        """Write, activate and verify the new set beside the previous one, then remove the previous one.
+
+        Until the new set is verified nothing of the previous set is touched: a failure removes what was
+        written and leaves the previous set in force. The previous set is removed activations first."""
+        created = self._create(policy, [port], minutes)
+        try:
+            after = self._verify(created, policy, expected, port, minutes)
+        except exc.AMTError:
+            self._undo(created.eprs)
+            raise
+        retired = _Retired.of(state)
+        try:
+            self._retire(retired)
+        except exc.AMTError as error:
+            raise exc.DefenseMismatchError(
+                f"the new policy is written and activated, but the previous one could not be removed ({error})",
+                differences=[f"previous policy {p.name} ({p.instance_id}) still on the device"
+                             for p in retired.policies],
+                host=self._client.host) from error
+        return created, retired.removed_from(after)
+
+    def _replace_in_place(self, state: DefenseState, policy: Policy, expected: list[Filter], port: int,
+                          minutes: int) -> tuple[_Created, DefenseState]:
+        """Remove the previous set, then write the new one (forced: no room for both). If removing,
+        writing or verifying fails, what was written is removed and the previous set put back."""
+        previous = _previous_sets(state)
+        retired = _Retired.of(state)
+        try:
+            self._retire(retired)
+            created = self._create(policy, [port], minutes)
+            try:
+                after = self._verify(created, policy, expected, port, minutes)
+            except exc.AMTError:
+                self._undo(created.eprs)
+                raise
+        except exc.AMTError as error:
+            restored = self._restore(previous)
+            error.hint = (f"{error.hint + '; ' if error.hint else ''}"
+                          + ("the previous System Defense set was put back" if restored else
+                             "the previous System Defense set could not be put back: the host has no amtkit "
+                             "filter now; apply a set again"))
+            raise
+        return created, retired.removed_from(after)
+
+    def _restore(self, previous: list[_PreviousSet]) -> bool:
+        """Put the previous sets back as they were before a failed in-place replacement: a policy still
+        on the device is activated again where it is missing; a deleted one is written anew (its
+        leftover filters removed first; no timeout). True if every set is back."""
+        try:
+            now = self.state()
+        except exc.AMTError:
+            return False
+        complete = True
+        for old in previous:
+            try:
+                found = now.policy(old.instance_id)
+                if found is not None:
+                    for port in old.ports:
+                        if port not in found.ports:
+                            self._client.create(Cls.AMT_NetworkPortSystemDefensePolicy, {
+                                "Antecedent": ethernet_port_epr(port), "Dependent": policy_epr(old.instance_id)})
+                    continue
+                in_use = {h for p in now.policies for h in p.filter_handles or ()}
+                for handle in old.filter_handles:
+                    leftover = now.filter(handle)
+                    if leftover is not None and leftover.ours and handle not in in_use:
+                        self._client.delete(leftover.class_name, leftover.selectors)
+                self._create(old.policy, old.ports, 0)
+            except (exc.AMTError, ValueError):
+                complete = False
+        return complete
+
+    def _retire(self, retired: _Retired) -> None:
+        """Delete the given activations, then policies, then filters."""
+        client = self._client
+        for activation in retired.activations:
+            client.delete(Cls.AMT_NetworkPortSystemDefensePolicy, activation.selectors)
+        for policy in retired.policies:
+            client.delete(Cls.AMT_SystemDefensePolicy, {"InstanceID": policy.instance_id})
+        for f in retired.filters:
+            client.delete(f.class_name, f.selectors)
 
     def _remove_ours(self, state: DefenseState) -> tuple[int, int, int]:
         """Delete amtkit's activations, then policies, then the filters no foreign policy uses."""
-        client = self._client
-        our_ids = {p.instance_id for p in state.policies if p.ours}
-        activations = [a for a in state.activations if a.policy_id in our_ids]
-        for activation in activations:
-            client.delete(Cls.AMT_NetworkPortSystemDefensePolicy, activation.selectors)
-        for policy_id in sorted(our_ids):
-            client.delete(Cls.AMT_SystemDefensePolicy, {"InstanceID": policy_id})
-        used_by_foreign = {h for p in state.policies if not p.ours for h in p.filter_handles or ()}
-        filters = [f for f in state.filters if f.ours and f.handle not in used_by_foreign]
-        for f in filters:
-            client.delete(f.class_name, f.selectors)
-        return len(activations), len(our_ids), len(filters)
+        retired = _Retired.of(state)
+        self._retire(retired)
+        return len(retired.activations), len(retired.policies), len(retired.filters)
 
-    def _create(self, policy: Policy, port: int, minutes: int) -> _Created:
-        """Write the filters, the policy, its timeout and its activation; undo all of it on failure."""
+    def _create(self, policy: Policy, ports: Sequence[int], minutes: int) -> _Created:
+        """Write the filters, the policy, its timeout and its activations; undo all of it on failure."""
         client = self._client
         created = _Created()
         try:
@@ -528,8 +699,9 @@ class DefenseControl:
             created.policy_id = _instance_id(epr, self._client.host)
             if minutes:
                 self._set_timeout(created.policy_id, minutes)
-            created.eprs.append(client.create(Cls.AMT_NetworkPortSystemDefensePolicy, {
-                "Antecedent": ethernet_port_epr(port), "Dependent": policy_epr(created.policy_id)}))
+            for port in ports:
+                created.eprs.append(client.create(Cls.AMT_NetworkPortSystemDefensePolicy, {
+                    "Antecedent": ethernet_port_epr(port), "Dependent": policy_epr(created.policy_id)}))
         except (exc.AMTError, ValueError):
             self._undo(created.eprs)
             raise

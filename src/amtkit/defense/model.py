@@ -29,11 +29,11 @@ Errors (all subclasses of :class:`DefenseError`, itself a :class:`ValueError`)::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 __all__ = [
     "MAX_FILTERS",
@@ -57,6 +57,7 @@ __all__ = [
     "PortRange",
     "format_port_list",
     "parse_port_list",
+    "policy_in_force",
     "validate_limits",
 ]
 
@@ -451,6 +452,22 @@ class Policy:
     def default_for(self, direction: FilterDirection) -> DefaultAction:
         """The default action for packets travelling in ``direction``."""
         return self.transmit_default if direction is FilterDirection.TRANSMIT else self.receive_default
+
+
+_Activated = TypeVar("_Activated")
+
+
+def policy_in_force(activated: Iterable[_Activated], precedence: Callable[[_Activated], int]) -> _Activated | None:
+    """Which of the policies activated on one port System Defense enforces (None: none is activated).
+
+    ``activated`` comes in activation order, the order the device lists its
+    ``AMT_NetworkPortSystemDefensePolicy`` associations. The highest ``PolicyPrecedence`` wins; of equal
+    precedences the earliest activation does, so activating a second policy of the same precedence
+    changes nothing until the first one is deactivated (what make-before-break relies on). The client
+    (:meth:`amtkit.defense.client.DefenseState.active_policy`) and the simulator (Rule 3 of
+    ``amtsim.backends.defense``) both decide with this one rule.
+    """
+    return max(activated, key=precedence, default=None)  # max() keeps the first of equal keys
 
 
 def validate_limits(policies: Iterable[Policy]) -> None:

@@ -7,7 +7,9 @@ timeout overrides, checks AMT's per-policy limits, and runs the lockout check of
 
 * everything the set's own peers (and ping) promise (:meth:`FilterSet.required_flows`);
 * for each manager: the host reaching it on its ports and the replies, and ARP (IPv4) or ICMPv6
-  (IPv6) on the local link (:func:`~amtkit.defense.engine.remediation_flows`).
+  (IPv6) on the local link (:func:`~amtkit.defense.engine.remediation_flows`). The managers are
+  those given (``--manager``) or, without any, the set's own ``management`` peers: the same flows
+  are checked whichever way the manager is named.
 
 Two situations make the check unable to vouch for a set; they are reported as *problems* and refuse
 an apply like a blocked flow does (unless forced): the set's management peer still has the
@@ -23,7 +25,7 @@ from ipaddress import ip_network
 
 from .cbfilters import FilterSet, Peer, PeerRole
 from .engine import Blocked, ManagerSpec, check_lockout, parse_manager_spec, remediation_flows
-from .model import IPAddress, LimitError, Packet, Policy, validate_limits
+from .model import IPAddress, IPNetwork, IPProtocol, LimitError, Packet, Policy, PortRange, validate_limits
 from .wsman import MAX_FILTERS_PER_POLICY, timeout_minutes
 
 __all__ = ["DOCUMENTATION_NETWORKS", "Plan", "prepare"]
@@ -69,6 +71,27 @@ def _placeholder_peers(fs: FilterSet) -> list[Peer]:
     ]
 
 
+def _representative(network: IPNetwork) -> IPAddress:
+    """One address of a peer's network to build flows with: the address of a host, the first host of a
+    network."""
+    return network[1] if network.num_addresses > 2 else network.network_address
+
+
+def _named_managers(fs: FilterSet) -> tuple[ManagerSpec, ...]:
+    """The managers a set names itself (its ``management`` peers), as ``--manager`` would give them:
+    address, and the TCP ports the peer allows (none: any port)."""
+    specs = []
+    for peer in fs.peers:
+        if peer.role is not PeerRole.MANAGEMENT:
+            continue
+        ports: list[PortRange] = []
+        for rule in peer.allow:
+            if rule.protocol in (IPProtocol.TCP, IPProtocol.ANY):
+                ports.extend(rule.remote_ports)
+        specs.append(ManagerSpec(_representative(peer.address), tuple(ports)))
+    return tuple(specs)
+
+
 def _address_text(peer: Peer) -> str:
     network = peer.address
     return str(network.network_address) if network.prefixlen == network.max_prefixlen else str(network)
@@ -107,6 +130,8 @@ def prepare(
         fs = filters.with_managers((s.address, s.ports) for s in specs)
         policy = fs.to_policy()
         flows = list(fs.required_flows())
+        if not specs:
+            specs = _named_managers(fs)  # the same flows as if each had been given with --manager
     else:
         policy = filters
         flows = []
