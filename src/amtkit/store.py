@@ -119,6 +119,32 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "CREATE INDEX activity_operation ON activity (operation, at)",
         "CREATE INDEX activity_at ON activity (at)",
     ),
+    # 4: quarantines: who is cut off since when, by whom, due when, released by whom (amtkit.quarantine)
+    (
+        """CREATE TABLE quarantine (
+            host TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            filters TEXT NOT NULL,
+            filters_xml TEXT NOT NULL,
+            filters_sha256 TEXT NOT NULL,
+            managers TEXT NOT NULL,
+            safety_timeout INTEGER NOT NULL,
+            reason TEXT,
+            requested_by TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            connection TEXT NOT NULL,
+            applied_at TEXT,
+            applied_by TEXT,
+            refreshed_at TEXT,
+            released_at TEXT,
+            released_by TEXT,
+            last_error TEXT,
+            last_category TEXT,
+            job_id INTEGER
+        )""",
+        "CREATE INDEX quarantine_due ON quarantine (state, due_at)",
+    ),
 )
 """Schema migrations; migration N (1-based) brings the schema to version N."""
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
-from fleetsim import SimFleet, build_fleet
+from fleetsim import SimFleet, amtkit_path, build_fleet
 
 
 def _factory(amt_simulator) -> Iterator:  # type: ignore[no-untyped-def]
@@ -32,3 +34,21 @@ def sim_fleet(amt_simulator) -> Iterator:  # type: ignore[no-untyped-def]
 def module_fleet(amt_simulator) -> Iterator:  # type: ignore[no-untyped-def]
     """:func:`sim_fleet` whose fleets live as long as the test module."""
     yield from _factory(amt_simulator)
+
+
+@pytest.fixture
+def cli(tmp_path):  # type: ignore[no-untyped-def]
+    store = tmp_path / "amtkit.db"
+    env = {**os.environ, "AMT_PASSWORD": "P@ssw0rd", "AMTKIT_STORE": str(store), "AMTKIT_OPERATOR": "alice"}
+
+    def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([amtkit_path(), *args], capture_output=True, text=True, env=env,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([amtkit_path(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, stdin=subprocess.DEVNULL)
+
+    run.start = start  # type: ignore[attr-defined]
+    run.store = store  # type: ignore[attr-defined]
+    return run

@@ -4,8 +4,11 @@ all on one port, served by the session's simulator (the CLI tests reach them fro
 from __future__ import annotations
 
 import random
+import shutil
 import socket
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 PASSWORD = "P@ssw0rd"
 
@@ -78,3 +81,14 @@ def build_fleet(simulator, count: int, mix: str = "", delay: tuple[float, float]
     configs = parse_scenario(scenario, "test fleet")
     devices = {config.address: simulator.add_device(config) for config in configs}
     return SimFleet([c.address for c in configs], port, {c.address: c.condition for c in configs}, devices)
+
+
+def amtkit_path() -> str:
+    found = shutil.which("amtkit", path=str(Path(sys.executable).parent))
+    assert found is not None, "the amtkit console script is not installed"
+    return found
+
+
+def fleet_args(net, *extra: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f"{net.hosts[0]}-{net.hosts[-1].rsplit('.', 1)[1]}", "--port", str(net.port), "--deadline", "1",
+            "--timeout", "1", *extra]

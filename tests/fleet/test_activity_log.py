@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_fleet_cli import amtkit_path, fleet_args
+from fleetsim import amtkit_path, fleet_args
 
 from amtkit import activity
 from amtkit.store import Store
@@ -80,16 +80,16 @@ def test_the_store_never_holds_the_password(logged) -> None:
         assert b"P@ssw0rd" not in path.read_bytes(), path
 
 
-def test_queries_by_host_operation_and_time(logged_fleet, cli) -> None:
+def test_queries_by_host_operation_and_time(logged_fleet, logged, cli) -> None:
     net, healthy = logged_fleet
     mine = json.loads(cli("log", "--host", healthy, "--json").stdout)["records"]
     assert [r["operation"] for r in mine] == ["power.status", "power.action"]
-    actions = json.loads(cli("log", "--operation", "power.action", "--json").stdout)["records"]
-    assert [r["host"] for r in actions] == [healthy]
-    family = json.loads(cli("log", "--operation", "power", "--json").stdout)["records"]
-    assert len(family) == 5
-    assert json.loads(cli("log", "--since", "2999-01-01", "--json").stdout)["records"] == []
-    assert len(json.loads(cli("log", "--until", "2999-01-01", "--limit", "2", "--json").stdout)["records"]) == 2
+    with Store.open(logged.original) as store:
+        assert [r.host for r in activity.query(store, operation="power.action")] == [healthy]
+        assert len(activity.query(store, operation="power")) == 5  # the family: power.status and power.action
+        assert activity.query(store, since="2999-01-01") == []
+        assert [r.seq for r in activity.query(store, until="2999-01-01", limit=2)] == [4, 5]
+        assert len(activity.query(store, job_id=1)) == 4
     bad = cli("log", "--since", "last tuesday")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
@@ -129,9 +129,11 @@ def test_an_inserted_record_is_named(logged_fleet, cli) -> None:
 
 
 def test_a_rewritten_tail_is_caught_by_the_anchor(logged_fleet, cli) -> None:
-    head = json.loads(cli("log", "verify", "--json").stdout)["head"]
+    with Store.open(cli.store) as store:
+        head = activity.verify(store).head
     tamper(cli.store, "DELETE FROM activity WHERE seq = 5")  # the last record: the rest still chains
-    assert cli("log", "verify").returncode == 0
+    with Store.open(cli.store) as store:
+        assert activity.verify(store).ok
     result = cli("log", "verify", "--anchor", head)
     assert result.returncode == 1 and "anchor is not in the chain" in result.stdout
 

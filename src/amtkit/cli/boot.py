@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,7 +31,10 @@ from .common import (
     open_client,
     profile_options,
 )
-from .fleet import FleetArgs, fleet_options, run_fleet, single_host
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
+
+if TYPE_CHECKING:
+    from ..fleet.report import HostResult
 
 __all__ = ["boot_command", "ider_group"]
 
@@ -62,8 +65,7 @@ def boot_command(hosts: tuple[str, ...], target: str, then: str | None, as_json:
     if host is None:
         from ..fleet import tasks
 
-        run_fleet(tasks.boot(target.lower(), then=then), hosts, conn, profiles_file, profile_name, fleet,
-                  lambda r: _boot_text({"host": r.host, **(r.data or {})}).split(": ", 1)[-1])
+        run_fleet(tasks.boot(target.lower(), then=then), hosts, conn, profiles_file, profile_name, fleet)
         return
     parameters = {"target": target.lower(), **({"then": then} if then else {})}
     with logged(host, "boot", parameters), open_client(conn, host, profiles_file, profile_name) as client:
@@ -74,6 +76,11 @@ def boot_command(hosts: tuple[str, ...], target: str, then: str | None, as_json:
             done = client.boot.boot_once(target, then=then)
             data = {"ok": True, "host": host, **done.to_dict()}
     emit(data, as_json, _boot_text)
+
+
+@task_text("boot")
+def _boot_line(result: HostResult) -> str:
+    return _boot_text({"host": result.host, **(result.data or {})}).split(": ", 1)[-1]
 
 
 def _boot_text(data: dict[str, Any]) -> str:

@@ -39,7 +39,7 @@ from .common import (
     profile_options,
     report_error,
 )
-from .fleet import FleetArgs, fleet_options, run_fleet, single_host
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
 
 if TYPE_CHECKING:
     from ..fleet.report import HostResult
@@ -144,6 +144,7 @@ def _run_apply(targets: tuple[str, ...], filters: str, managers: tuple[str, ...]
     emit(result.to_dict(), as_json, lambda _: _apply_text(result))
 
 
+@task_text("defense.apply")
 def _apply_line(result: HostResult) -> str:
     data = result.data or {}
     done = "applied" if data.get("changed") else "already in place"
@@ -201,8 +202,7 @@ def remove_command(targets: tuple[str, ...], as_json: bool, profiles_file: str |
     if host is None:
         from ..fleet import tasks
 
-        run_fleet(tasks.defense_remove(), targets, conn, profiles_file, profile_name, fleet, lambda r: (
-            "quarantine lifted" if (r.data or {}).get("changed") else "nothing of amtkit's to remove"))
+        run_fleet(tasks.defense_remove(), targets, conn, profiles_file, profile_name, fleet)
         return
     with logged(host, "defense.remove"), open_client(conn, host, profiles_file, profile_name) as client:
         result = client.defense.remove()
@@ -238,6 +238,12 @@ def _show_text(status: DefenseStatus) -> str:
     return "\n".join(lines)
 
 
+@task_text("defense.remove")
+def _remove_line(result: HostResult) -> str:
+    return "amtkit's policy removed (full network)" if (result.data or {}).get("changed") else \
+        "nothing of amtkit's to remove"
+
+
 @defense.command("show")
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--interface", "interface", type=click.IntRange(0, 1), default=0, show_default=True,
@@ -267,6 +273,7 @@ def show_command(targets: tuple[str, ...], interface: int, reset: bool, as_json:
     emit(status.to_dict(), as_json, lambda _: _show_text(status))
 
 
+@task_text("defense.show")
 def _show_line(result: HostResult) -> str:
     active = (result.data or {}).get("active")
     return "no policy in force (full network)" if not active else f"{active.get('name')} in force"

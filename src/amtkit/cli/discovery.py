@@ -29,7 +29,7 @@ from .common import (
     open_store_quietly,
     profile_options,
 )
-from .fleet import FleetArgs, fleet_options, run_fleet, single_host
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
 
 if TYPE_CHECKING:
     from ..fleet.report import HostResult
@@ -197,6 +197,7 @@ def inventory_command(targets: tuple[str, ...], as_json: bool, profiles_file: st
     emit({"ok": True, **inventory.as_dict()}, as_json, _inventory_text)
 
 
+@task_text("inventory")
 def _inventory_line(result: HostResult) -> str:
     data = result.data or {}
     versions, general = data.get("versions", {}), data.get("general", {})

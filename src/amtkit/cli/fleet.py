@@ -32,6 +32,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["FleetArgs", "fleet_options", "run_fleet", "single_host"]
 
+TASK_TEXT: dict[str, Callable[[HostResult], str]] = {}
+"""How a successful host's data reads in the text report, by task name (registered by the command modules)."""
+
+
+def task_text(*names: str) -> Callable[[Callable[[HostResult], str]], Callable[[HostResult], str]]:
+    """Register the text of a task's successful results (for fleet reports, ``job show`` and ``job resume``)."""
+    def register(text: Callable[[HostResult], str]) -> Callable[[HostResult], str]:
+        for name in names:
+            TASK_TEXT[name] = text
+        return text
+
+    return register
+
+
 _FLEET_KEYS = ("concurrency", "deadline", "retries", "as_csv", "store_path", "no_store")
 
 
@@ -146,7 +160,8 @@ def report_text(report: FleetReport, text: Callable[[HostResult], str] | None = 
     lines = []
     for result in report.results:
         if result.ok:
-            detail = text(result) if text is not None else _data_text(result.data)
+            shown = text or TASK_TEXT.get(report.task)
+            detail = shown(result) if shown is not None else _data_text(result.data)
             lines.append(f"{result.host.ljust(width)}  ok      {detail}".rstrip())
         else:
             code = f" [AMT {result.return_code:#x}]" if result.return_code is not None else ""

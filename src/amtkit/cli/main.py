@@ -9,7 +9,7 @@ failed, 7 not provisioned, 8 WS-Man fault, 9 feature not available, 10 AMT statu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,9 +28,13 @@ from .common import (
 )
 from .defense import defense
 from .discovery import diagnose_command, discover_command, inventory_command
-from .fleet import FleetArgs, fleet_options, run_fleet, single_host
+from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
 from .jobs import job_group
+from .quarantine import quarantine_group
 from .sol import sol_command
+
+if TYPE_CHECKING:
+    from ..fleet.report import HostResult
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,6 +69,18 @@ def identify(targets: tuple[str, ...], as_json: bool, fleet: FleetArgs, **option
     emit(data, as_json, lambda d: (
         f"{host}: {d['vendor']} {d['product_version']}\n  protocol: {d['protocol_version']}\n"
         + "".join(f"  profile: {p}\n" for p in d["security_profiles"])).rstrip())
+
+
+@task_text("identify")
+def _identify_line(result: HostResult) -> str:
+    data = result.data or {}
+    return f"{data.get('product_vendor') or ''} {data.get('product_version') or ''}".strip()
+
+
+@task_text("power.action")
+def _action_line(result: HostResult) -> str:
+    data = result.data or {}
+    return f"{data.get('action')} requested" + (f", now {data['state']}" if data.get("state") else "")
 
 
 @main.group()
@@ -212,6 +228,7 @@ main.add_command(diagnose_command)
 main.add_command(defense)
 main.add_command(job_group)
 main.add_command(log_group)
+main.add_command(quarantine_group)
 
 main.add_command(boot_command)
 main.add_command(ider_group)

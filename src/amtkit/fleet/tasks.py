@@ -140,7 +140,8 @@ def boot(target: str, *, then: str | None = None) -> Task:
 
 
 @lru_cache(maxsize=8)
-def _filter_set(xml: str, source: str) -> FilterSet:
+def filter_set_of(xml: str, source: str) -> FilterSet:
+    """The filter set of a CBFilters text, parsed once per process (the same text for every host)."""
     from ..defense.cbfilters import parse_bytes
 
     return parse_bytes(xml.encode("utf-8"), source)
@@ -171,7 +172,7 @@ def defense_apply(filters: str, *, manager: Sequence[str] = (), anti_spoofing: b
 
     def run(client: Client) -> Any:
         addresses = _host_addresses(client.host)
-        return client.defense.apply(_filter_set(xml, source), manager=managers, anti_spoofing=anti_spoofing,
+        return client.defense.apply(filter_set_of(xml, source), manager=managers, anti_spoofing=anti_spoofing,
                                     timeout=timeout, force=force, port=port, host_addresses=addresses)
 
     parameters = {"filters": source, "filters_sha256": hashlib.sha256(xml.encode()).hexdigest(),
