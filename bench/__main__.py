@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from . import defense, discovery, fuzz, ider, load, spine
+from . import defense, discovery, fuzz, ider, load, sol, spine
 from .compare import compare_runs, format_comparison
 from .framework import Benchmark, Row, Settings, load_average, machine_description
 from .record import (
@@ -54,6 +54,8 @@ BENCHMARKS: list[Benchmark] = [
               "mutation fuzzing of five surfaces (crashes, hangs; the full 100,000 per surface: python -m bench.fuzz)"),
     Benchmark("hardening.load", load.figures,
               "500 clients x 50 Gets (errors, p50/p99); a normal Get and simulator RSS under drip/pipeline/idle attack"),
+    Benchmark("sol.console", sol.figures,
+              "SOL keystroke round trip (p50, p99) and console output throughput against the simulator"),
     # New areas join here: Benchmark("area.what", module.function, "one line: what it measures").
 ]
 

@@ -15,6 +15,7 @@ from amtkit.wsman.values import Value
 from .backends.boot import BootRecord, SequentialReadPlan, boot_backend_of
 from .backends.defense import DefenseEvent, FlowResult, TrafficVerdict, defense_of
 from .backends.redirection import redirection_service_of
+from .backends.serial import host_console_of
 from .device import SimulatedDevice
 
 
@@ -173,6 +174,11 @@ class DeviceControl:
             if not service.changed.wait_for(lambda: len(service.sessions) == count, timeout):
                 raise TimeoutError(f"{len(service.sessions)} redirection sessions open after {timeout:g} s, "
                                    f"not {count}")
+
+    def print_on_host(self, text: str) -> None:
+        """The host writes ``text`` to its serial port (what a SOL console attached now receives)."""
+        with self.device.lock:
+            host_console_of(self.device).print(text)
 
     def wait_for_ider_drives(self, timeout: float = 30.0) -> None:
         """Wait until an IDE-R session has enabled its drives (a console is ready to serve a boot)."""
