@@ -29,6 +29,7 @@ from .record import Figure, RecordError, RunRecord, resolve
 
 BEGIN = "<!-- bench:figures {path} -->"
 END = "<!-- /bench:figures -->"
+DOC_ANCHOR = re.compile(r"docs/benchmarks\.md#([\w-]+)")
 BLOCK = re.compile(r"<!-- bench:figures (?P<path>\S+) -->\n.*?<!-- /bench:figures -->", re.DOTALL)
 
 
@@ -38,6 +39,11 @@ class DocumentError(ValueError):
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").strip()
+
+
+def _linked(source: str) -> str:
+    """A target's source with its docs/benchmarks.md#anchor made a link (the table lives in that document)."""
+    return DOC_ANCHOR.sub(lambda m: f"[{m.group(0)}](#{m.group(1)})", _cell(source))
 
 
 def _range(figure: Figure) -> str:
@@ -61,7 +67,7 @@ def targets_table(figures: Sequence[Figure]) -> str:
         if f.target is not None:
             every = " (every run)" if f.target.every_run else ""
             lines.append(f"| `{f.benchmark}` {_cell(f.metric)} | {_cell(str(f.target))} {f.unit}{every} "
-                         f"| {_cell(f.target.source)} |")
+                         f"| {_linked(f.target.source)} |")
     return "\n".join(lines)
 
 

@@ -276,3 +276,21 @@ def test_document_without_a_generated_block_is_refused() -> None:
 
 def test_block_source_reads_the_results_path_from_the_marker() -> None:
     assert block_source(DOC).parts[-3:] == ("bench", "results", "old.json")
+
+
+# -- independent targets -------------------------------------------------------------------------
+
+
+def test_fewest_round_trips_of_an_apply_are_the_argued_minimum() -> None:
+    from bench.defense import fewest_round_trips, fewest_round_trips_again
+
+    # docs/benchmarks.md#system-defense-round-trips: N + 7 + C, re-apply 3 + C
+    assert [fewest_round_trips(n, 2) for n in (6, 20, 62)] == [15, 29, 71]
+    assert fewest_round_trips(6, 1) == 14
+    assert fewest_round_trips_again(2) == 5
+
+
+def test_the_bench_filter_sets_use_both_filter_classes() -> None:
+    from bench.defense import classes_used, filter_set
+
+    assert classes_used(filter_set(6)) == 2 and len(filter_set(20).to_policy().filters) == 20
