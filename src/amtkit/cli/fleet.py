@@ -46,7 +46,7 @@ def task_text(*names: str) -> Callable[[Callable[[HostResult], str]], Callable[[
     return register
 
 
-_FLEET_KEYS = ("concurrency", "deadline", "retries", "as_csv", "store_path", "no_store")
+_FLEET_KEYS = ("concurrency", "deadline", "retries", "as_csv", "store_path", "no_store", "dask")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class FleetArgs:
     as_csv: bool = False
     store_path: str | None = None
     no_store: bool = False
+    dask: str | None = None
 
 
 def fleet_options(command: F) -> F:
@@ -74,6 +75,9 @@ def fleet_options(command: F) -> F:
         click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
                      help="Store for the job record and activity log [$AMTKIT_STORE, else the user data directory]."),
         click.option("--no-store", is_flag=True, help="Do not record the job (it cannot be resumed then)."),
+        click.option("--dask", default=None, metavar="ADDRESS|local[:N]",
+                     help="Run the job on Dask distributed: a scheduler's address, or a local cluster of N "
+                          "processes (needs amtkit[dask]); --concurrency is then per worker."),
     ]
 
     @functools.wraps(command)
@@ -135,13 +139,37 @@ def run_fleet(task: Task, targets: Sequence[str], conn: Connection, profiles_fil
     store = None if fleet.no_store else open_store_quietly(fleet.store_path)
     try:
         with _progress_for((conn.as_json or fleet.as_csv) and not sys.stderr.isatty()) as progress:
-            report = run(task, targets, login=login, options=options_for(conn, fleet), store=store,
-                         progress=progress)
+            if fleet.dask is None:
+                report = run(task, targets, login=login, options=options_for(conn, fleet), store=store,
+                             progress=progress)
+            else:
+                report = _run_on_dask(fleet.dask, task, targets, login, options_for(conn, fleet), store, progress)
     finally:
         if store is not None:
             store.close()
     print_report(report, conn.as_json, fleet.as_csv, text)
     sys.exit(report.exit_code)
+
+
+def _run_on_dask(address: str, task: Task, targets: Sequence[str], login: Login, options: FleetOptions,
+                 store: Store | None, progress: Callable[[HostResult, int, int], None] | None) -> FleetReport:
+    from contextlib import ExitStack
+
+    from ..fleet.distributed import _import_distributed, local_cluster, run_distributed
+
+    distributed = _import_distributed()
+    with ExitStack() as stack:
+        if address == "local" or address.startswith("local:"):
+            count = address.partition(":")[2] or "2"
+            if not count.isdigit() or int(count) < 1:
+                raise click.BadParameter(f"{address!r}: local:N with N a number of worker processes",
+                                         param_hint="--dask")
+            target: Any = stack.enter_context(local_cluster(int(count)))
+        else:
+            target = address
+        dask = stack.enter_context(distributed.Client(target))
+        return run_distributed(task, targets, dask=dask, login=login, options=options, store=store,
+                               progress=progress)
 
 
 def print_report(report: FleetReport, as_json: bool, as_csv: bool,
