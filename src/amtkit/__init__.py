@@ -7,33 +7,67 @@ Feature areas hang off the client (``client.power`` ...).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
-from .client import Client
-from .codes import ControlMode, PowerAction, PowerState, ProvisioningState, PTStatus, ReturnValue
-from .config import Timeout, TLSConfig
-from .exceptions import (
-    AMTError,
-    AMTReturnError,
-    AuthenticationError,
-    FeatureUnavailableError,
-    NotDetectedError,
-    NotProvisionedError,
-    PowerActionNotSupported,
-    PowerChangeInProgress,
-    PowerStateUnknownError,
-    PowerWaitTimeout,
-    ProtocolError,
-    TLSError,
-    TransportError,
-    UnreachableError,
-    WSManFault,
-)
-from .http.digest import Credentials
-from .wsman.values import CimInstance, EndpointReference
+if TYPE_CHECKING:
+    from .client import Client, EnumerationLimits
+    from .codes import ControlMode, PowerAction, PowerState, ProvisioningState, PTStatus, ReturnValue
+    from .config import Timeout, TLSConfig
+    from .exceptions import (
+        AMTError,
+        AMTReturnError,
+        AuthenticationError,
+        FeatureUnavailableError,
+        NotDetectedError,
+        NotProvisionedError,
+        PowerActionNotSupported,
+        PowerChangeInProgress,
+        PowerStateUnknownError,
+        PowerWaitTimeout,
+        ProtocolError,
+        TLSError,
+        TransportError,
+        UnreachableError,
+        WSManFault,
+    )
+    from .http.digest import Credentials
+    from .wsman.values import CimInstance, EndpointReference
 
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# The public names, imported on first use (PEP 562): ``import amtkit`` or one CLI call must not pay
+# for every module up front. ``amtkit.Client`` and ``from amtkit import PowerState`` work as before.
+_WHERE = {
+    "Client": ".client", "EnumerationLimits": ".client",
+    "ControlMode": ".codes", "PowerAction": ".codes", "PowerState": ".codes", "ProvisioningState": ".codes",
+    "PTStatus": ".codes", "ReturnValue": ".codes",
+    "Timeout": ".config", "TLSConfig": ".config",
+    "Credentials": ".http.digest",
+    "CimInstance": ".wsman.values", "EndpointReference": ".wsman.values",
+    **dict.fromkeys([
+        "AMTError", "AMTReturnError", "AuthenticationError", "FeatureUnavailableError", "NotDetectedError",
+        "NotProvisionedError", "PowerActionNotSupported", "PowerChangeInProgress", "PowerStateUnknownError",
+        "PowerWaitTimeout", "ProtocolError", "TLSError", "TransportError", "UnreachableError", "WSManFault",
+    ], ".exceptions"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'amtkit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
 
 __all__ = [
     "AMTError",
@@ -44,6 +78,7 @@ __all__ = [
     "ControlMode",
     "Credentials",
     "EndpointReference",
+    "EnumerationLimits",
     "FeatureUnavailableError",
     "NotDetectedError",
     "NotProvisionedError",

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, TypeVar
 from . import exceptions as exc
 from .codes import PTStatus, describe_return_value, pt_status_of
 from .config import Timeout, TLSConfig
-from .discovery.probe import parse_server_header
 from .http.digest import Credentials
 from .transport import HTTPReply, Transport
 from .wsman import names
@@ -384,6 +383,8 @@ class Client:
 def _looks_amt(reply: HTTPReply) -> bool:
     """Whether the ``Server`` header is AMT's (``Intel(R) Active Management Technology x.y``, or
     just ``AMT`` on some 11.x firmware)."""
+    from .discovery.probe import parse_server_header  # only on the error path: it imports the prober
+
     return parse_server_header(reply.server) is not None
 
 

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from .. import exceptions as exc
-from ..client import Client
 from ..config import Timeout, TLSConfig
 
 if TYPE_CHECKING:
+    from ..client import Client
     from ..store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,6 +53,8 @@ class Connection:
         return self._password
 
     def client(self, host: str) -> Client:
+        from ..client import Client
+
         return Client(host, username=self.username, password=self.password(), port=self.port, tls=self.tls,
                       timeout=Timeout(self.timeout))
 
@@ -118,6 +120,8 @@ def open_client(conn: Connection, host: str, profiles_file: str | None, profile_
     profiles = ProfileSet.load(profiles_file)
     options: dict[str, Any] = {"port": conn.port, "tls": conn.tls, "timeout": Timeout(conn.timeout)}
     if profile_name is not None:
+        from ..client import Client
+
         credentials = profiles[profile_name].credentials()
         return Client(host, username=credentials.username, password=credentials.password, **options)
     store = open_store_quietly()

@@ -15,8 +15,6 @@ import click
 
 from ..codes import PowerAction, PowerState
 from ..wsman import names
-from .activity import log_group
-from .boot import boot_command, ider_group
 from .common import (
     connection_options,
     emit,
@@ -26,18 +24,51 @@ from .common import (
     open_client,
     profile_options,
 )
-from .defense import defense
-from .discovery import diagnose_command, discover_command, inventory_command
 from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
-from .jobs import job_group
-from .quarantine import quarantine_group
-from .sol import sol_command
 
 if TYPE_CHECKING:
     from ..fleet.report import HostResult
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose commands from other modules are imported only when asked for.
+
+    One call of ``amtkit power status HOST`` should not pay for importing System Defense, IDE-R
+    and discovery (their imports were most of the start-up time); ``--help`` still lists all.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self._lazy:
+            import importlib
+
+            module, attribute = self._lazy[name].split(":")
+            command = getattr(importlib.import_module(module, __package__), attribute)
+            self.add_command(command, name)
+        return super().get_command(ctx, name)
+
+
+_ELSEWHERE = {
+    "boot": ".boot:boot_command",
+    "ider": ".boot:ider_group",
+    "defense": ".defense:defense",
+    "discover": ".discovery:discover_command",
+    "inventory": ".discovery:inventory_command",
+    "diagnose": ".discovery:diagnose_command",
+    "job": ".jobs:job_group",
+    "log": ".activity:log_group",
+    "sol": ".sol:sol_command",
+    "quarantine": ".quarantine:quarantine_group",
+}
+
+
+@click.group(cls=_LazyGroup, lazy=_ELSEWHERE, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="amtkit")
 def main() -> None:
     """Out-of-band management of Intel AMT / vPro machines."""
@@ -219,20 +250,6 @@ def power_wait(host: str, state: str, within: float, as_json: bool, profiles_fil
         reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)
     emit({"ok": True, "host": host, "state": reached.name.lower()}, as_json, lambda d: f"{host}: {d['state']}")
 
-
-main.add_command(discover_command)
-main.add_command(inventory_command)
-main.add_command(diagnose_command)
-
-
-main.add_command(defense)
-main.add_command(job_group)
-main.add_command(log_group)
-main.add_command(quarantine_group)
-
-main.add_command(boot_command)
-main.add_command(ider_group)
-main.add_command(sol_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

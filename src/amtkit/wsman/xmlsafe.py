@@ -8,6 +8,7 @@ a bounded document size (libxml2 without ``huge_tree`` also bounds depth and tex
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -64,8 +65,16 @@ def parse_xml(data: bytes) -> etree._Element:
 
 # A carriage return is written as a reference: a parser turns a literal one into a line feed.
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
-# Characters XML 1.0 cannot carry at all, not even as references (section 2.2).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot carry at all, not even as references (section 2.2). ASCII text (nearly
+# every request) is checked against the small control-character class; the full class is compiled
+# on first use only, since compiling it cost more import time than the rest of this module.
+_NOT_XML_ASCII = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NOT_XML_PATTERN = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+
+
+@functools.cache
+def _not_xml() -> re.Pattern[str]:
+    return re.compile(_NOT_XML_PATTERN)
 
 
 def escape(text: str) -> str:
@@ -74,7 +83,7 @@ def escape(text: str) -> str:
     Raises ValueError for characters no XML document can hold (NUL, most control characters,
     lone surrogates): sending them would only earn a malformed-XML fault from the device.
     """
-    bad = _NOT_XML.search(text)
+    bad = (_NOT_XML_ASCII if text.isascii() else _not_xml()).search(text)
     if bad is not None:
         raise ValueError(f"XML cannot carry the character {bad.group()!r} (at index {bad.start()})")
     return text.translate(_ESCAPES)
