@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from . import defense, discovery, fuzz, ider, load, sol, spine
+from . import defense, discovery, fuzz, httpreader, ider, load, sol, spine
 from .compare import compare_runs, format_comparison
 from .framework import Benchmark, Row, Settings, load_average, machine_description
 from .record import (
@@ -52,6 +52,8 @@ BENCHMARKS: list[Benchmark] = [
               "IDE-R throughput serving a 256 MB image to the simulator; console peak memory at 64 vs 256 MB"),
     Benchmark("hardening.fuzz", fuzz.figures,
               "mutation fuzzing of five surfaces (crashes, hangs; the full 100,000 per surface: python -m bench.fuzz)"),
+    Benchmark("hardening.reader", httpreader.figures,
+              "CPU per request read: amtkit.http.reader vs h11 (Content-Length, chunked, a dripped body)"),
     Benchmark("hardening.load", load.figures,
               "500 clients x 50 Gets (errors, p50/p99); a normal Get and simulator RSS under drip/pipeline/idle attack"),
     Benchmark("sol.console", sol.figures,

@@ -18,7 +18,8 @@ numbers, non-ASCII, NUL), deletions, duplications, truncation, splices of two se
 
 For each surface it reports inputs, **crashes** (an exception other than the surface's documented
 error, or a simulator request answered 500), **hangs** (an input taking over 5 s), the rate, and
-memory (RSS growth between 20 % and 100 % of the inputs: flat means no leak). Why not atheris or
+memory (RSS growth between 20 % and 100 % of the inputs; with ``--heap`` also the growth of live
+Python objects, which tells a leak from the allocator keeping its high-water mark). Why not atheris or
 hypothesis: atheris needs a native libFuzzer build, runs until the first crash and then ends the
 process, and reports no counts; hypothesis costs about a millisecond per example. This harness
 needs counts, hangs and memory per surface in one command; the properties in ``tests/`` remain
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import random
@@ -37,6 +39,7 @@ import socket
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +52,7 @@ from .framework import ROOT, Row, Settings, Target, goal
 DEFAULT_COUNT = 100_000
 QUICK_COUNT = 3_000
 HANG_SECONDS = 5.0
+YIELD_EVERY = 500
 WIRE = ROOT / "tests" / "data" / "amt-wire"
 
 TOKENS = [b"\r\n", b"\n", b"\r", b"\r\n\r\n", b"chunked", b"Transfer-Encoding: chunked\r\n", b"Content-Length: ",
@@ -113,6 +117,14 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def heap_mb() -> float:
+    """Python objects alive (``--heap``: tracemalloc; the allocator's high-water mark does not count)."""
+    if not tracemalloc.is_tracing():
+        return 0.0
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0] / 1e6
+
+
 @dataclass
 class Outcome:
     surface: str
@@ -122,6 +134,8 @@ class Outcome:
     seconds: float = 0.0
     rss_start_mb: float = 0.0
     rss_end_mb: float = 0.0
+    heap_start_mb: float = 0.0
+    heap_end_mb: float = 0.0
     first_crash: str = ""
 
     @property
@@ -129,15 +143,18 @@ class Outcome:
         return self.rss_end_mb - self.rss_start_mb
 
 
-def run_surface(name: str, count: int, seed: int, one: Callable[[random.Random], object],
-                expected: tuple[type[BaseException], ...]) -> Outcome:
-    rng = random.Random(f"{name}:{seed}")
-    outcome = Outcome(name)
+def _run_steps(outcome: Outcome, count: int, seed: int, one: Callable[[random.Random], object],
+               expected: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """Feed ``count`` inputs to ``one``, yielding every :data:`YIELD_EVERY` (an event loop then runs)."""
+    rng = random.Random(f"{outcome.surface}:{seed}")
     started = time.perf_counter()
     with hang_alarm():
         for index in range(count):
             if index == count // 5:
                 outcome.rss_start_mb = rss_mb()
+                outcome.heap_start_mb = heap_mb()
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                yield
             signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
             try:
                 one(rng)
@@ -154,6 +171,23 @@ def run_surface(name: str, count: int, seed: int, one: Callable[[random.Random],
             outcome.inputs += 1
     outcome.seconds = time.perf_counter() - started
     outcome.rss_end_mb = rss_mb()
+    outcome.heap_end_mb = heap_mb()
+
+
+def run_surface(name: str, count: int, seed: int, one: Callable[[random.Random], object],
+                expected: tuple[type[BaseException], ...]) -> Outcome:
+    outcome = Outcome(name)
+    for _ in _run_steps(outcome, count, seed, one, expected):
+        pass
+    return outcome
+
+
+async def run_surface_in_loop(name: str, count: int, seed: int, one: Callable[[random.Random], object],
+                              expected: tuple[type[BaseException], ...]) -> Outcome:
+    """The same inside an event loop, which runs between batches (as a server's would, between segments)."""
+    outcome = Outcome(name)
+    for _ in _run_steps(outcome, count, seed, one, expected):
+        await asyncio.sleep(0)
     return outcome
 
 
@@ -239,7 +273,7 @@ def http_request_surface(count: int, seed: int) -> Outcome:
             if transport.written and not transport.written.startswith(b"HTTP/1.1 "):
                 raise SimulatorCrash(f"a reply that is not HTTP: {bytes(transport.written[:40])!r}")
 
-        return run_surface("http-request", count, seed, one, ())
+        return await run_surface_in_loop("http-request", count, seed, one, ())
 
     return asyncio.run(main())
 
@@ -267,7 +301,7 @@ def redirection_surface(count: int, seed: int) -> Outcome:
                 protocol.data_received(piece)
             protocol.connection_lost(None)
 
-        return run_surface("redirection", count, seed, one, ())
+        return await run_surface_in_loop("redirection", count, seed, one, ())
 
     return asyncio.run(main())
 
@@ -334,6 +368,8 @@ def store_surface(count: int, seed: int) -> Outcome:
     def text(rng: random.Random) -> str:
         return mutate(rng, texts).decode("utf-8", "replace")
 
+    hosts = [text(random.Random(index)) or f"h{index}" for index in range(500)]  # a bounded store: flat memory
+
     def one(rng: random.Random) -> None:
         if rng.random() < 0.02:  # a corrupted store file: opened, or refused with StoreError
             path = folder / "corrupt.db"
@@ -341,7 +377,7 @@ def store_surface(count: int, seed: int) -> Outcome:
             with Store.open(path) as store:
                 store.records()
             return
-        record = HostRecord(text(rng) or "h", text(rng), rng.choice(list(Classification)),
+        record = HostRecord(rng.choice(hosts), text(rng), rng.choice(list(Classification)),
                             datetime.now(timezone.utc), version=text(rng), server=text(rng), detail=text(rng))
         memory.save_discovery([record])
         back = memory.get(record.host)
@@ -394,9 +430,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, help=f"inputs per surface (default {DEFAULT_COUNT})")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", nargs="+", choices=sorted(SURFACES))
+    parser.add_argument("--heap", action="store_true",
+                        help="also trace Python objects (tracemalloc, about 3x slower): growth of live objects")
     args = parser.parse_args(argv)
+    if args.heap:
+        tracemalloc.start()
     count = args.count or (QUICK_COUNT if args.quick else DEFAULT_COUNT)
-    print(f"{'surface':<14} {'inputs':>8} {'crashes':>8} {'hangs':>6} {'inputs/s':>9} {'RSS MB':>8} {'growth':>7}")
+    print(f"{'surface':<14} {'inputs':>8} {'crashes':>8} {'hangs':>6} {'inputs/s':>9} {'RSS MB':>8} {'growth':>7}"
+          + (f" {'heap growth':>12}" if args.heap else ""))
     failed = False
     for name in SURFACES:
         if args.only and name not in args.only:
@@ -404,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         [outcome] = fuzz_all(count, args.seed, [name])
         failed |= bool(outcome.crashes or outcome.hangs)
         print(f"{outcome.surface:<14} {outcome.inputs:>8} {outcome.crashes:>8} {outcome.hangs:>6} "
-              f"{outcome.inputs / outcome.seconds:>9.0f} {outcome.rss_end_mb:>8.1f} {outcome.growth_mb:>+7.1f}",
-              flush=True)
+              f"{outcome.inputs / outcome.seconds:>9.0f} {outcome.rss_end_mb:>8.1f} {outcome.growth_mb:>+7.1f}"
+              + (f" {outcome.heap_end_mb - outcome.heap_start_mb:>+9.3f} MB" if args.heap else ""), flush=True)
         if outcome.first_crash:
             print(f"    first crash: {outcome.first_crash}")
     return 1 if failed else 0
