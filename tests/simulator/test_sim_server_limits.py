@@ -276,3 +276,13 @@ def test_a_handler_that_raises_costs_one_500_and_the_device_keeps_serving(device
     assert device.control.stats()["internal_errors"] == 1
     monkeypatch.undo()
     assert connect(device).get("AMT_GeneralSettings") is not None
+
+
+def test_a_burst_of_pipelined_requests_is_handed_out_a_few_at_a_time() -> None:
+    reader = MessageReader(Kind.REQUEST)
+    burst = GET_ROOT * 40
+    first = reader.feed(burst, limit=16)
+    assert len(first) == 16 and reader.more
+    second = reader.feed(b"", limit=16)
+    third = reader.feed(b"", limit=16)
+    assert (len(second), len(third), reader.more) == (16, 8, False)
