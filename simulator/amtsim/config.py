@@ -128,6 +128,16 @@ class DeviceConfig:
     cpu_max_speed_mhz: int = 4700
     memory_gib: list[int] = field(default_factory=lambda: [8, 8])
     """One entry per memory module, in GiB."""
+    cpu_model: str = "Intel(R) Core(TM) i7-13700 CPU @ 2.10GHz"
+    """The processor's SMBIOS version string (``CIM_Chip.Version``, where consoles read the CPU model)."""
+    board_manufacturer: str = "amtsim Systems"
+    board_model: str = "AMTSIM-Q670"
+    """Baseboard (``CIM_Card``) model; its serial is derived from the GUID."""
+    board_version: str = "1.0"
+    drives_gb: list[int] = field(default_factory=lambda: [512])
+    """One entry per drive (``CIM_MediaAccessDevice``), its size in GB (10^9 bytes)."""
+    wireless: bool = False
+    """The machine has AMT-managed Wi-Fi (the Wi-Fi classes have instances only then)."""
     kvm_supported: bool = True
     """The SKU has KVM (no ``CIM_KVMRedirectionSAP`` instance otherwise, as on non-KVM parts)."""
     kvm_enabled: bool = True

@@ -13,6 +13,7 @@ from amtkit.defense.model import FilterDirection, IPAddress, Packet
 from amtkit.wsman.values import Value
 
 from .backends.boot import BootRecord, SequentialReadPlan, boot_backend_of
+from .backends.consent import consent_of
 from .backends.defense import DefenseEvent, FlowResult, TrafficVerdict, defense_of
 from .backends.redirection import redirection_service_of
 from .backends.serial import host_console_of
@@ -194,3 +195,14 @@ class DeviceControl:
             return {"open": len(service.sessions), "opened": service.sessions_opened,
                     "auth_failures": service.auth_failures, "refused": service.refused,
                     "idle_closed": service.idle_closed}
+
+    # -- user consent ------------------------------------------------------------------------------
+    def consent_code(self) -> str | None:
+        """The user-consent code on the host's screen (after a console's ``StartOptIn``), or ``None``."""
+        with self.device.lock:
+            return consent_of(self.device).displayed_code
+
+    def set_consent_required(self, required: int) -> None:
+        """``IPS_OptInService.OptInRequired``: 0 none, 1 KVM only, 0xFFFFFFFF everything."""
+        with self.device.lock:
+            consent_of(self.device).required = required

@@ -117,6 +117,13 @@ class Accounts:
     def set_password(self, user: str, password: str) -> None:
         self._ha1[user] = Credentials(user, password).ha1(self.realm)
 
+    def set_ha1(self, user: str, ha1: str) -> None:
+        """Set a user's digest key as AMT's account methods carry it: ``MD5(user:realm:password)`` in hex."""
+        self._ha1[user] = ha1.lower()
+
+    def remove_user(self, user: str) -> None:
+        self._ha1.pop(user, None)
+
     @property
     def users(self) -> list[str]:
         return sorted(self._ha1)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INVENTORY_KEY",
+    "Drive",
     "REDIRECTION_KEY",
     "InventoryBackend",
     "MemoryModule",
@@ -81,6 +82,13 @@ class MemoryModule:
     speed_mhz: int = 3200
 
 
+@dataclass(frozen=True)
+class Drive:
+    device_id: str
+    size_kb: int
+    """``CIM_MediaAccessDevice.MaxMediaSize``: kilobytes of 1000."""
+
+
 @dataclass
 class InventoryBackend:
     """What the hardware-asset and network classes report."""
@@ -96,6 +104,12 @@ class InventoryBackend:
     network: NetworkSettings
     processors: list[Processor] = field(default_factory=list)
     memory: list[MemoryModule] = field(default_factory=list)
+    cpu_model: str = ""
+    board_manufacturer: str = ""
+    board_model: str = ""
+    board_serial: str = ""
+    board_version: str = ""
+    drives: list[Drive] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: DeviceConfig) -> InventoryBackend:
@@ -130,6 +144,12 @@ class InventoryBackend:
             network=network,
             processors=processors,
             memory=memory,
+            cpu_model=config.cpu_model,
+            board_manufacturer=config.board_manufacturer,
+            board_model=config.board_model,
+            board_serial="BRD" + guid.hex[-9:].upper(),
+            board_version=config.board_version,
+            drives=[Drive(f"MEDIA DEV {index}", gb * 1_000_000) for index, gb in enumerate(config.drives_gb)],
         )
 
 
@@ -154,6 +174,8 @@ class RedirectionBackend:
     """The SKU has KVM at all; without it the KVM class has no instance."""
     kvm_enabled: bool = True
     kvm_session: bool = False
+    rfb_password: str = ""
+    """The VNC password a console set in ``IPS_KVMRedirectionSettingData`` (AMT never reads it back)."""
 
     @classmethod
     def from_config(cls, config: DeviceConfig) -> RedirectionBackend:

@@ -72,6 +72,15 @@ class PowerBackend:
     """Hook for other services' rules (e.g. no off/cycle during a redirection session)."""
     on_power_up: list[Callable[[PowerAction], None]] = field(default_factory=list)
     """Called when the host (re)starts: power on, cycle, reset (firmware boot hooks)."""
+    os_power_saving: bool = False
+    """The OS is in its low-power idle (InstantGo / Modern Standby) while the hardware reads on."""
+
+    def request_os_power_saving(self, saving: bool) -> int:
+        """``IPS_PowerManagementService.RequestOSPowerSavingStateChange``: only while the host is on."""
+        if self.reported_state is not PowerState.ON:
+            return int(ReturnValue.UNKNOWN_ERROR)
+        self.os_power_saving = saving
+        return int(ReturnValue.COMPLETED)
 
     def settle(self) -> None:
         """Apply a finished transition (Rule 1)."""

@@ -8,14 +8,15 @@ to backend state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from amtkit.wsman import names
+from amtkit.wsman import names, schema
 from amtkit.wsman.schema import KEYS
-from amtkit.wsman.values import CimInstance, EndpointReference, Selector, Value
+from amtkit.wsman.values import CimInstance, EndpointReference, Selector, Value, to_text
 
 from .. import errors
+from ..backends.objects import Seed, objects_of
 
 if TYPE_CHECKING:
     from ..device import SimulatedDevice
@@ -54,7 +55,7 @@ def _selector_matches(instance: CimInstance, selectors: Mapping[str, Selector]) 
 class ClassHandler:
     """Serve one class. Override :meth:`instances`, and the operations the class supports."""
 
-    class_name: ClassVar[str] = ""
+    class_name: str = ""
     methods: ClassVar[dict[str, str]] = {}
     """Method name -> name of the handler method implementing it."""
 
@@ -104,3 +105,74 @@ class ClassHandler:
 
 def uri(class_name: str) -> str:
     return names.resource_uri(class_name)
+
+
+def _same(a: Value, b: Value) -> bool:
+    """Equal as AMT compares them: by their text on the wire (``True`` and ``"true"`` are one value)."""
+    def text(value: Value) -> object:
+        if isinstance(value, list):
+            return [text(v) for v in value]
+        return value if isinstance(value, EndpointReference) else to_text(value)
+    return text(a) == text(b)
+
+
+class StoredClass(ClassHandler):
+    """A class whose instances are objects the device keeps (:mod:`amtsim.backends.objects`).
+
+    ``seed(device)`` gives the objects the device starts with; none (the default) makes a class AMT
+    knows but the simulated SKU lacks: Enumerate answers empty, Get ``DestinationUnreachable``, as
+    AMT does. A Put may change the ``writable`` properties; ``optional_in_put`` are properties
+    later AMT versions added that older consoles leave out of their Puts (their values are kept).
+    """
+
+    def __init__(self, class_name: str, seed: Seed | None = None, *, writable: Iterable[str] = (),
+                 optional_in_put: Iterable[str] = (), keys: tuple[str, ...] | None = None,
+                 types: Mapping[str, str] | None = None) -> None:
+        self.class_name = class_name
+        self.seed = seed
+        self.writable = frozenset(writable)
+        self.optional_in_put = frozenset(optional_in_put)
+        if keys is not None or types:
+            schema.register(class_name, dict(types or {}), keys)
+
+    def stored(self, device: SimulatedDevice) -> list[dict[str, Value]]:
+        return objects_of(device).of(device, self.class_name, self.seed)
+
+    def instances(self, device: SimulatedDevice) -> list[CimInstance]:
+        return [CimInstance(self.class_name, dict(properties)) for properties in self.stored(device)]
+
+    def put(self, device: SimulatedDevice, selectors: Mapping[str, Selector], new: CimInstance) -> CimInstance:
+        current = self.get(device, selectors)
+        missing = sorted(set(current.properties) - set(new.properties) - self.optional_in_put)
+        if missing:
+            raise errors.invalid_representation("AMT needs the whole object in a Put; missing: " + ", ".join(missing))
+        for name, value in new.properties.items():
+            if name not in self.writable and not _same(current.properties.get(name), value):
+                raise errors.invalid_representation(f"{name} is read-only")
+        stored = next(p for p in self.stored(device) if _selector_matches(CimInstance(self.class_name, p), selectors)
+                      or not selectors)
+        stored.update({name: value for name, value in new.properties.items() if name in self.writable})
+        self.after_put(device, stored)
+        return CimInstance(self.class_name, dict(stored))
+
+    def after_put(self, device: SimulatedDevice, stored: dict[str, Value]) -> None:
+        """Carry a stored change over to the backend that acts on it (none by default)."""
+
+    def add(self, device: SimulatedDevice, properties: dict[str, Value]) -> EndpointReference:
+        """Store a new object (created by a method or a Create); its reference."""
+        self.stored(device).append(properties)
+        return epr_of(CimInstance(self.class_name, properties))
+
+    def delete(self, device: SimulatedDevice, selectors: Mapping[str, Selector]) -> None:
+        stored = self.stored(device)
+        for index, properties in enumerate(stored):
+            if selectors and _selector_matches(CimInstance(self.class_name, properties), selectors):
+                del stored[index]
+                return
+        raise errors.invalid_selectors("no such object") if stored else errors.destination_unreachable()
+
+
+def known_absent(*class_names: str) -> None:
+    """Register classes AMT knows that the simulated machine lacks (empty Enumerate, Get unreachable)."""
+    for class_name in class_names:
+        register(StoredClass(class_name))

@@ -219,6 +219,16 @@ class RequestError(ValueError):
         self.fault = fault
 
 
+_WRAPPERS = ("Datetime", "Date", "Time", "Interval")
+
+
+def _leaf_text(element: etree._Element) -> str:
+    """A parameter's text, looking through a wscim ``Datetime``/``Interval`` wrapper (DSP0230)."""
+    if len(element) and _local(element[0].tag) in _WRAPPERS:
+        return (element[0].text or "").strip()
+    return (element.text or "").strip()
+
+
 @dataclass
 class Request:
     """A parsed request, whatever the client's XML style."""
@@ -265,8 +275,14 @@ class Request:
             value: Value
             if any(_local(c.tag) == "ReferenceParameters" for c in child):
                 value = parse_epr(child)
+            elif len(child) and _local(child[0].tag) not in _WRAPPERS:
+                # An embedded object (``AddAlarm``'s ``AlarmTemplate``): its properties as ``Parent.Property``.
+                for grandchild in child:
+                    if isinstance(grandchild.tag, str):
+                        params[f"{name}.{_local(grandchild.tag)}"] = _leaf_text(grandchild)
+                continue
             else:
-                value = (child.text or "").strip()
+                value = _leaf_text(child)
             if name in params:
                 existing = params[name]
                 params[name] = [*existing, value] if isinstance(existing, list) else [existing, value]

@@ -36,6 +36,9 @@ class PropType:
 # with a datetime property, used or not (see :func:`has_datetime`), so they matter for output too.
 _ENABLED_ELEMENT_DATES = {"InstallDate": "datetime", "TimeOfLastStateChange": "datetime"}
 _PHYSICAL_ELEMENT_DATES = {"InstallDate": "datetime", "ManufactureDate": "datetime"}
+ENABLED_ELEMENT_DATES = _ENABLED_ELEMENT_DATES
+"""For :func:`register`: the datetimes every service and device class inherits (AMT then declares
+the wscim common namespace in its answers)."""
 
 CLASS_SCHEMAS: dict[str, dict[str, str]] = {
     "CIM_SoftwareIdentity": {"IsEntity": "bool", "InstallDate": "datetime", "ReleaseDate": "datetime"},
@@ -147,6 +150,11 @@ CLASS_SCHEMAS: dict[str, dict[str, str]] = {
         "TargetOperatingSystem": "int", "HealthState": "int",
     },
     "CIM_ComputerSystemPackage": {"Antecedent": "ref", "Dependent": "ref"},
+    "CIM_Chip": {"CanBeFRUed": "bool", "OperationalStatus": "int[]", **_PHYSICAL_ELEMENT_DATES},
+    "CIM_MediaAccessDevice": {
+        "Capabilities": "int[]", "EnabledDefault": "int", "EnabledState": "int", "MaxMediaSize": "int",
+        "OperationalStatus": "int[]", "RequestedState": "int", "Security": "int", **_ENABLED_ELEMENT_DATES,
+    },
     "CIM_KVMRedirectionSAP": {"EnabledState": "int", "RequestedState": "int", "KVMProtocol": "int",
                               **_ENABLED_ELEMENT_DATES},
 }
