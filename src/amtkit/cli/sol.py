@@ -149,8 +149,8 @@ def sol_command(host: str, redirection_port: int | None, escape_text: str, idle_
             return
         key = "nothing (no escape key)" if escape is None else escape_text
         with _raw_terminal(in_fd):
-            click.echo(f"Connected to the serial console of {host}; {key} leaves.\r", err=True)
-            try:
+            try:  # the greeting inside: a SIGTERM right after it must still end cleanly
+                click.echo(f"Connected to the serial console of {host}; {key} leaves.\r", err=True)
                 why = interactive(session, escape, in_fd, out_fd)
             except _Hangup as signal_name:
                 why = f"signal {signal_name}"
