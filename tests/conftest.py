@@ -22,6 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline anywhere: the machine is shared and a timing is not a property (speed is
+# measured in bench/). Tests may still set their own settings.
+settings.register_profile("amtkit", deadline=None)
+settings.load_profile("amtkit")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WIRE_DIR = PROJECT_ROOT / "tests" / "data" / "amt-wire"
