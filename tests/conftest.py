@@ -218,6 +218,26 @@ def wire() -> WireCorpus:
     return wire_corpus()
 
 
+# --- the suite's own store --------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every amtkit the suite runs (in process or as a subprocess) uses a store of the suite's own,
+    never the user's (``~/.local/share/amtkit``): a store written by another amtkit version there
+    must not change what the tests see. Tests that need another store still set ``AMTKIT_STORE``."""
+    import os
+
+    path = tmp_path_factory.mktemp("store") / "amtkit.db"
+    previous = os.environ.get("AMTKIT_STORE")
+    os.environ["AMTKIT_STORE"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("AMTKIT_STORE", None)
+    else:
+        os.environ["AMTKIT_STORE"] = previous
+
+
 # --- simulated devices and clients -------------------------------------------------------------
 
 

@@ -123,9 +123,9 @@ class BootTarget(enum.Enum):
                    "bios-setup": "bios", "setup": "bios"}
         try:
             return cls(aliases.get(text, text))
-        except ValueError:
+        except ValueError as error:
             valid = ", ".join(member.value for member in cls)
-            raise ValueError(f"unknown boot target {value!r}; valid: {valid}") from None
+            raise exc.UsageError(f"unknown boot target {value!r}; valid: {valid}") from error
 
 
 _TARGETS: dict[BootTarget, tuple[str, str, BootSource | None]] = {

@@ -25,6 +25,7 @@ from . import exceptions as exc
 from .codes import PTStatus, describe_return_value, pt_status_of
 from .config import Timeout, TLSConfig
 from .http.digest import Credentials
+from .text import printable
 from .transport import HTTPReply, Transport
 from .wsman import names
 from .wsman import requests as wsreq
@@ -76,7 +77,7 @@ class EnumerationLimits:
     def __post_init__(self) -> None:
         for name in ("pages", "items", "seconds"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"EnumerationLimits.{name} must be positive, not {getattr(self, name)!r}")
+                raise exc.UsageError(f"EnumerationLimits.{name} must be positive, not {getattr(self, name)!r}")
 
 
 class Client:
@@ -120,7 +121,7 @@ class Client:
             try:
                 timeout = Timeout(float(timeout))
             except ValueError as error:
-                raise exc.UsageError(str(error), host=host) from None
+                raise exc.UsageError(str(error), host=host) from error
         self.host = host
         self.username = username
         self.operation_timeout = operation_timeout
@@ -202,18 +203,20 @@ class Client:
         try:
             return parse_identify(reply.body)
         except (XMLInputError, ResponseError) as error:
-            raise exc.NotDetectedError(f"Identify answer is not WS-Management: {error}", host=self.host) from None
+            raise exc.NotDetectedError(f"Identify answer is not WS-Management: {printable(error)}",
+                                       host=self.host) from error
 
     def get(self, class_name: str, selectors: Mapping[str, Selector] | None = None) -> CimInstance:
         """WS-Transfer Get of one instance (singletons need no selectors)."""
         uri = self._uri(class_name)
-        response = self._call(self._build(wsreq.build_get, uri, selectors), idempotent=True, resource_uri=uri)
+        response = self._call(self._build(wsreq.build_get, uri, selectors), idempotent=True, resource_uri=uri,
+                              action=names.Action.GET)
         return self._parsed(response.instance)
 
     def put(self, instance: CimInstance, selectors: Mapping[str, Selector] | None = None) -> CimInstance:
         """WS-Transfer Put of a whole object (AMT refuses partial ones); returns the stored object."""
         response = self._call(self._build(wsreq.build_put, instance, selectors), idempotent=False,
-                              resource_uri=self._uri(instance.class_name))
+                              resource_uri=self._uri(instance.class_name), action=names.Action.PUT)
         if response.payload is None:
             return instance
         return self._parsed(response.instance)
@@ -221,12 +224,13 @@ class Client:
     def create(self, class_name: str, properties: Mapping[str, Value]) -> EndpointReference:
         """WS-Transfer Create; returns the reference of the new instance."""
         response = self._call(self._build(wsreq.build_create, class_name, properties), idempotent=False,
-                              resource_uri=self._uri(class_name))
+                              resource_uri=self._uri(class_name), action=names.Action.CREATE)
         return self._parsed(response.created)
 
     def delete(self, class_name: str, selectors: Mapping[str, Selector]) -> None:
         uri = self._uri(class_name)
-        self._call(self._build(wsreq.build_delete, uri, selectors), idempotent=False, resource_uri=uri)
+        self._call(self._build(wsreq.build_delete, uri, selectors), idempotent=False, resource_uri=uri,
+                   action=names.Action.DELETE)
 
     def delete_epr(self, epr: EndpointReference) -> None:
         self.delete(epr.resource_uri, dict(epr.selectors))
@@ -252,7 +256,8 @@ class Client:
         deadline = time.monotonic() + limits.seconds
         uri = self._uri(class_name)
         options = wsreq.EnumerateOptions(optimize=optimize, max_elements=max_elements, mode=mode)
-        response = self._call(self._build(wsreq.build_enumerate, uri, options), idempotent=True, resource_uri=uri)
+        response = self._call(self._build(wsreq.build_enumerate, uri, options), idempotent=True, resource_uri=uri,
+                              action=names.Action.ENUMERATE)
         page = self._parsed(response.enumeration)
         items = list(page.items)
         context = page.context
@@ -261,7 +266,7 @@ class Client:
             while context is not None and not page.end_of_sequence:
                 self._check_enumeration_bounds(class_name, limits, pages, len(items), deadline)
                 response = self._call(self._build(wsreq.build_pull, uri, context, max_elements), idempotent=True,
-                                      resource_uri=uri)
+                                      resource_uri=uri, action=names.Action.PULL)
                 pages += 1
                 page = self._parsed(response.enumeration)
                 items.extend(page.items)
@@ -289,7 +294,8 @@ class Client:
 
     def _release_quietly(self, uri: str, context: str) -> None:
         try:
-            self._call(self._build(wsreq.build_release, uri, context), idempotent=True, resource_uri=uri)
+            self._call(self._build(wsreq.build_release, uri, context), idempotent=True, resource_uri=uri,
+                       action=names.Action.RELEASE)
         except exc.AMTError as error:
             log.debug("Release after a failed Pull also failed: %s", error)
 
@@ -326,19 +332,19 @@ class Client:
         try:
             return names.resource_uri(class_name)
         except ValueError as error:
-            raise exc.UsageError(str(error), host=self.host) from None
+            raise exc.UsageError(str(error), host=self.host) from error
 
     def _build(self, builder: Callable[..., bytes], *args: object) -> bytes:
         try:
             return builder(*args, operation_timeout=self.operation_timeout)
         except (TypeError, ValueError) as error:
-            raise exc.LocalProtocolError(f"cannot build the request: {error}", host=self.host) from None
+            raise exc.LocalProtocolError(f"cannot build the request: {error}", host=self.host) from error
 
     def _parsed(self, parse: Callable[[], T]) -> T:
         try:
             return parse()
         except (ResponseError, XMLInputError) as error:
-            raise exc.RemoteProtocolError(f"unexpected answer: {error}", host=self.host) from None
+            raise exc.RemoteProtocolError(f"unexpected answer: {printable(error)}", host=self.host) from error
 
     def _call(self, body: bytes, *, idempotent: bool, resource_uri: str | None = None,
               action: str | None = None) -> Response:
@@ -351,14 +357,16 @@ class Client:
                 # Markup that is not WS-Man from a server that does not say it is AMT: a web page.
                 raise exc.NotDetectedError(
                     f"port {self.transport.port} answered HTTP {reply.status} without WS-Management"
-                    + (f" (Server: {reply.server})" if reply.server else ""), host=self.host) from None
-            raise exc.RemoteProtocolError(f"the device sent an unreadable answer: {error}", host=self.host) from None
+                    + (f" (Server: {printable(reply.server)})" if reply.server else ""), host=self.host) from error
+            raise exc.RemoteProtocolError(f"the device sent an unreadable answer: {printable(error)}",
+                                          host=self.host) from error
         if response.fault is not None:
             fault = response.fault
             cls = _FAULT_CLASSES.get(fault.subcode, exc.WSManFault)
             what = names.class_name_of(resource_uri) if resource_uri else "request"
-            detail = f" ({fault.detail})" if fault.detail else ""
-            message = f"{what}: {fault.subcode}: {fault.reason}{detail}"
+            # The device's words, escaped and capped: they end up on terminals and in logs.
+            detail = f" ({printable(fault.detail)})" if fault.detail else ""
+            message = f"{what}: {printable(fault.subcode, 80)}: {printable(fault.reason)}{detail}"
             if fault.subcode == "InternalError" and fault.amt_status == PTStatus.NOT_READY:
                 cls, message = exc.DeviceBusyError, f"{what}: AMT is busy (InternalError, AMT-STATUS 2 NOT_READY)"
             raise cls(message, code=fault.code, subcode=fault.subcode,
@@ -375,7 +383,7 @@ class Client:
                                           host=self.host)
         raise exc.NotDetectedError(
             f"port {self.transport.port} answered HTTP {reply.status}"
-            + (f" (Server: {server})" if server else "") + ", not Intel AMT WS-Management",
+            + (f" (Server: {printable(server)})" if server else "") + ", not Intel AMT WS-Management",
             host=self.host,
         )
 

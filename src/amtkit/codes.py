@@ -88,9 +88,9 @@ class PowerAction(enum.IntEnum):
         key = aliases.get(key, key)
         try:
             return cls[key]
-        except KeyError:
+        except KeyError as error:
             valid = ", ".join(member.cli_name for member in cls)
-            raise ValueError(f"unknown power action {name!r}; valid: {valid}") from None
+            raise ValueError(f"unknown power action {name!r}; valid: {valid}") from error
 
 
 #: What a device is in once an action completes (cycle and reset pass through off, end on).

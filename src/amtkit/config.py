@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .exceptions import UsageError
+
 __all__ = ["TLSConfig", "Timeout", "normalize_fingerprint"]
 
 
@@ -21,7 +23,7 @@ class Timeout:
     def __post_init__(self) -> None:
         for name, value in (("read", self.read), ("connect", self.connect)):
             if value is not None and not value > 0:
-                raise ValueError(f"Timeout.{name} must be a positive number of seconds, not {value!r}")
+                raise UsageError(f"Timeout.{name} must be a positive number of seconds, not {value!r}")
 
     @property
     def connect_seconds(self) -> float:
@@ -33,7 +35,7 @@ def normalize_fingerprint(text: str) -> str:
     """``AB:CD:...`` or ``abcd...`` -> 64 lower-case hex digits of a SHA-256 fingerprint."""
     hexdigits = re.sub(r"[^0-9a-fA-F]", "", text.removeprefix("sha256:").removeprefix("SHA256:")).lower()
     if len(hexdigits) != 64:
-        raise ValueError(f"a SHA-256 fingerprint has 64 hex digits, got {len(hexdigits)}: {text!r}")
+        raise UsageError(f"a SHA-256 fingerprint has 64 hex digits, got {len(hexdigits)}: {text!r}")
     return hexdigits
 
 

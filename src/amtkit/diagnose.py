@@ -47,6 +47,7 @@ from .inventory import FeatureState, Setup, setup_from
 from .power import PowerStatus
 from .profiles import ProfileSet, connect, login
 from .redirection.service import RedirectionState
+from .text import printable
 from .wsman.names import Cls
 
 if TYPE_CHECKING:
@@ -284,7 +285,7 @@ def _reachable(ladder: _Ladder, plan: _Plan, record: HostRecord) -> None:
         ports = f"{settings.http_port}/{settings.https_port}"
         raise ladder.fail(Rung.REACHABLE, exc.UnreachableError(
             f"nothing answers at {record.address}: no RMCP pong on UDP {settings.rmcp_port}, no TCP answer on "
-            f"{ports}" + (f" ({record.detail})" if record.detail else ""),
+            f"{ports}" + (f" ({printable(record.detail)})" if record.detail else ""),
             hint="check that the machine has power (AMT answers with the OS off, not without AC power), is "
                  "on this network, and that no firewall drops AMT's ports"))
     evidence = ["RMCP pong"] if record.rmcp_answered else []
@@ -301,7 +302,7 @@ def _amt_ports(ladder: _Ladder, plan: _Plan, record: HostRecord) -> None:
             f"answer RMCP on {settings.rmcp_port}",
             hint="AMT may be disabled in the MEBx (Ctrl-P at boot), or this machine has no AMT"))
     if record.classification is Classification.NOT_AMT:
-        seen = f"Server: {record.server}" if record.server else (
+        seen = f"Server: {printable(record.server)}" if record.server else (
             "a non-Intel RMCP pong" if record.rmcp_answered and not record.ports_open else "no AMT banner")
         raise ladder.fail(Rung.AMT_PORTS, exc.NotDetectedError(
             f"something answers ({seen}) but it is not Intel AMT",
@@ -331,13 +332,13 @@ def _identify(ladder: _Ladder, record: HostRecord) -> None:
         ladder.skipped(Rung.IDENTIFY, "no web port open")
         return
     if info is not None and info.is_amt:
-        ladder.passed(Rung.IDENTIFY, f"{info.vendor} {info.product_version}")
+        ladder.passed(Rung.IDENTIFY, printable(f"{info.vendor} {info.product_version}"))
         return
     if info is not None:
         raise ladder.fail(Rung.IDENTIFY, exc.NotDetectedError(
-            f"Identify names {info.vendor} {info.product_version}, not Intel AMT",
+            f"Identify names {printable(f'{info.vendor} {info.product_version}')}, not Intel AMT",
             hint="another WS-Management service answers on this port"))
-    note = record.detail or "no Identify response"
+    note = printable(record.detail) if record.detail else "no Identify response"
     ladder.warning(Rung.IDENTIFY, f"no usable Identify answer ({note})",
                    "some firmware asks for credentials even for Identify; the next rungs tell more")
 
@@ -362,9 +363,9 @@ def _tls(ladder: _Ladder, plan: _Plan, record: HostRecord) -> None:
         with Client(plan.host, **plan.client_options()) as client:
             client.identify()
     except exc.TLSError as error:
-        raise ladder.fail(Rung.TLS, _with_reason(error)) from None
+        raise ladder.fail(Rung.TLS, _with_reason(error)) from error
     except exc.AMTError as error:
-        raise ladder.fail(Rung.TLS, error) from None
+        raise ladder.fail(Rung.TLS, error) from error
     how = ("pinned certificate" if plan.tls.pin_sha256 else "not verified (insecure)" if plan.tls.insecure
            else "certificate verified")
     ladder.passed(Rung.TLS, f"handshake on port {settings.https_port} succeeded, {how}")
@@ -402,9 +403,9 @@ def _credentials(ladder: _Ladder, plan: _Plan, record: HostRecord, profile_name:
         if not error.hint or error.hint == exc.AuthenticationError.default_hint:
             error.hint = (f"{exc.AuthenticationError.default_hint}; a device that is not provisioned rejects "
                           "every login")
-        raise ladder.fail(Rung.CREDENTIALS, error) from None
+        raise ladder.fail(Rung.CREDENTIALS, error) from error
     except exc.AMTError as error:
-        raise ladder.fail(Rung.CREDENTIALS, error) from None
+        raise ladder.fail(Rung.CREDENTIALS, error) from error
     ladder.passed(Rung.CREDENTIALS, f"{who} logged in")
     return client, setup_from(found)
 
@@ -427,7 +428,7 @@ def _power_state(ladder: _Ladder, client: Client) -> PowerStatus:
     try:
         status = client.power.status()
     except exc.AMTError as error:
-        raise ladder.fail(Rung.POWER_STATE, error) from None
+        raise ladder.fail(Rung.POWER_STATE, error) from error
     offers = ", ".join(status.available_names) or "nothing"
     ladder.passed(Rung.POWER_STATE, f"{status.state.name.lower()} (offers: {offers})")
     return status
@@ -456,7 +457,7 @@ def _feature(ladder: _Ladder, plan: _Plan, client: Client, setup: Setup, status:
     try:
         features = client.inventory.features(setup)
     except exc.AMTError as error:
-        raise ladder.fail(Rung.FEATURE, error) from None
+        raise ladder.fail(Rung.FEATURE, error) from error
     state = {Feature.IDER: features.ider, Feature.SOL: features.sol, Feature.KVM: features.kvm}[feature]
     if state is FeatureState.ABSENT:
         raise ladder.fail(Rung.FEATURE, exc.FeatureUnavailableError(

@@ -2,7 +2,7 @@
 
 ::
 
-    AMTError                      .host .category .hint (and .exit_code for the CLI)
+    AMTError                      .message .host .category .hint .exit_code, to_dict()
     ├── TransportError
     │   ├── UnreachableError      nothing answers (connection refused, no route, DNS)
     │   ├── ConnectTimeoutError   the TCP connection was not accepted in time
@@ -24,7 +24,8 @@
     │   ├── LockoutError          the filter set would cut the host off from its manager: .blocked
     │   ├── DefenseLimitError     more policies or filters than the firmware holds: .what .limit .actual
     │   └── DefenseMismatchError  the device does not hold what was applied (read-back differs): .differences
-    ├── UsageError                a request that cannot mean anything (unknown action name, bad value)
+    ├── UsageError                a request that cannot mean anything (unknown action name, bad value);
+    │                             also a ValueError. System Defense's DefenseError family are UsageErrors
     └── PowerError
         ├── PowerActionNotSupported   the device does not offer this action now
         ├── PowerChangeInProgress     a previous change is still under way
@@ -32,11 +33,15 @@
         └── PowerWaitTimeout          the target state was not reached in time
 
 The ``category`` strings are the diagnosis classes reported per host in fleet jobs and by
-``amtkit diagnose``; the CLI maps them to exit codes in one table (:data:`EXIT_CODES`).
+``amtkit diagnose``; the CLI maps them to exit codes in one table (:data:`EXIT_CODES`), which
+``error.exit_code`` reads. An error raised while handling another keeps it as ``__cause__``:
+``to_dict()`` names it (``cause``, and ``errno`` for an operating-system error), so the errno or
+TLS reason behind "unreachable" is never lost.
 """
 
 from __future__ import annotations
 
+import errno as errno_names
 from typing import ClassVar
 
 from .codes import PTStatus
@@ -90,10 +95,32 @@ class AMTError(Exception):
         prefix = f"{self.host}: " if self.host else ""
         return prefix + self.message
 
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for this error: :data:`EXIT_CODES` of its category (1 for a category
+        without a code of its own)."""
+        return EXIT_CODES.get(self.category, 1)
+
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready description (fleet reports, ``--json``)."""
-        return {"error": type(self).__name__, "category": self.category, "message": self.message,
-                "host": self.host, "hint": self.hint or None}
+        """A JSON-ready description (fleet reports, ``--json``): error, category, exit_code, message,
+        host, hint, and the cause when there is one."""
+        data: dict[str, object] = {"error": type(self).__name__, "category": self.category,
+                                   "exit_code": self.exit_code, "message": self.message, "host": self.host,
+                                   "hint": self.hint or None}
+        data.update(_cause_of(self))
+        return data
+
+
+def _cause_of(error: BaseException) -> dict[str, object]:
+    """``cause`` (type and text of ``__cause__``) and, for an operating-system error, ``errno`` (its
+    symbolic name, e.g. ``ECONNREFUSED``)."""
+    cause = error.__cause__
+    if cause is None:
+        return {}
+    found: dict[str, object] = {"cause": f"{type(cause).__name__}: {cause}"}
+    if isinstance(cause, OSError) and cause.errno is not None:
+        found["errno"] = errno_names.errorcode.get(cause.errno, str(cause.errno))
+    return found
 
 
 class TransportError(AMTError):
@@ -122,6 +149,9 @@ class TLSError(TransportError):
         """``verification``, ``pin-mismatch``, ``protocol``, or ``configuration`` (an unusable CA file or
         client certificate on this side)."""
 
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "reason": self.reason}
+
 
 class NotDetectedError(AMTError):
     category = "not-detected"
@@ -137,6 +167,9 @@ class AuthenticationError(AMTError):
                  hint: str | None = None) -> None:
         super().__init__(message, host=host, hint=hint)
         self.username = username
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "username": self.username}
 
 
 class ProtocolError(AMTError):
@@ -176,7 +209,8 @@ class WSManFault(AMTError):
 
     def to_dict(self) -> dict[str, object]:
         data = super().to_dict()
-        data.update(code=self.code, subcode=self.subcode, reason=self.reason, detail=self.detail or None)
+        data.update(code=self.code, subcode=self.subcode, reason=self.reason, detail=self.detail or None,
+                    amt_status=self.amt_status, resource_uri=self.resource_uri, action=self.action)
         return data
 
 
@@ -213,6 +247,11 @@ class AMTReturnError(AMTError):
     def status(self) -> str:
         """What the ReturnValue means (PT_STATUS name, or the generic CIM code for CIM_ methods)."""
         return self._meaning or PTStatus.describe(PTStatus.from_return_value(self.return_value))
+
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data.update(return_value=self.return_value, status=self.status, method=self.method)
+        return data
 
 
 class NotProvisionedError(AMTReturnError):
@@ -264,6 +303,11 @@ class DefenseLimitError(SystemDefenseError):
         self.actual = actual
         """How many the change would have needed, when known."""
 
+    def to_dict(self) -> dict[str, object]:
+        data = super().to_dict()
+        data.update(what=self.what, limit=self.limit, actual=self.actual)
+        return data
+
 
 class DefenseMismatchError(SystemDefenseError):
     """Reading back after a change found the device holding something other than what was sent."""
@@ -307,8 +351,10 @@ class PowerWaitTimeout(PowerError):
     default_hint = "the request was accepted; the machine may still be changing state (check again, or wait longer)"
 
 
-class UsageError(AMTError):
-    """The caller asked for something that cannot mean anything (an unknown action name, a bad value)."""
+class UsageError(AMTError, ValueError):
+    """The caller asked for something that cannot mean anything (an unknown action name, a bad value).
+
+    Also a :class:`ValueError`, so code that validates arguments the usual Python way keeps working."""
 
     category = "usage"
 

@@ -111,7 +111,7 @@ class PowerControl:
         try:
             return int(PowerAction.from_name(text))
         except ValueError as error:
-            raise exc.UsageError(str(error), host=self._client.host) from None
+            raise exc.UsageError(str(error), host=self._client.host) from error
 
     def _raise_for(self, value: int, code: int) -> None:
         if value == 0:

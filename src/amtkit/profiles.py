@@ -30,6 +30,7 @@ worked last time first.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import sys
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from amtkit.exceptions import AMTError, AuthenticationError
 from amtkit.http.digest import Credentials
+from amtkit.text import printable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,6 +68,8 @@ DEFAULT_MAX_TRIES = 3
 """Profiles tried per host unless the file or the caller says otherwise (AMT anti-hammering)."""
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 Rejection = type[BaseException] | tuple[type[BaseException], ...]
 
 _PROFILE_KEYS = {"username", "password", "password_env", "password_keyring"}
@@ -143,15 +147,15 @@ class Profile:
         assert self.password_keyring is not None
         try:
             import keyring  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:
+        except ImportError as error:
             raise ProfileError(
                 f"profile {self.name!r} reads its password from the keyring, but the 'keyring' package is not "
                 "installed (pip install keyring)"
-            ) from None
+            ) from error
         try:
             value = keyring.get_password(self.password_keyring, self.username)
         except Exception as exc:  # noqa: BLE001 - keyring backends raise their own types
-            raise ProfileError(f"profile {self.name!r}: keyring error: {type(exc).__name__}") from None
+            raise ProfileError(f"profile {self.name!r}: keyring error: {type(exc).__name__}") from exc
         if value is None:
             raise ProfileError(
                 f"profile {self.name!r}: no password in keyring service {self.password_keyring!r} "
@@ -204,9 +208,9 @@ class ProfileSet:
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ProfileError(f"cannot read profile file {file}: {exc.strerror or exc}") from None
+            raise ProfileError(f"cannot read profile file {file}: {exc.strerror or exc}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ProfileError(f"profile file {file} is not valid TOML: {exc}") from None
+            raise ProfileError(f"profile file {file} is not valid TOML: {exc}") from exc
         profile_set = cls.from_dict(data, source=str(file))
         if any(p.password is not None for p in profile_set.profiles.values()) and os.name == "posix":
             if file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -240,11 +244,11 @@ class ProfileSet:
     def __getitem__(self, name: str) -> Profile:
         try:
             return self.profiles[name]
-        except KeyError:
-            raise ProfileError(f"no profile named {name!r} (known: {', '.join(self.profiles)})") from None
+        except KeyError as error:
+            raise ProfileError(f"no profile named {name!r} (known: {', '.join(self.profiles)})") from error
 
     def _all_ordered(self, host: str, store: Store | None) -> list[str]:
-        remembered = store.profile_for(host) if store is not None else None
+        remembered = _quietly(store, "read the remembered profile", lambda s: s.profile_for(host))
         names = [remembered, self.default, *self.order, *self.profiles]
         return list(dict.fromkeys(n for n in names if n is not None and n in self.profiles))
 
@@ -327,15 +331,28 @@ class _Plan:
             yield profile, credentials
 
     def worked(self, profile: Profile) -> Profile:
-        if self.store is not None:
-            self.store.remember_profile(self.host, profile.name)
+        _quietly(self.store, "remember the profile", lambda s: s.remember_profile(self.host, profile.name))
         return profile
 
     def exhausted(self) -> NoWorkingProfileError:
-        if self.store is not None and self.tried:
-            self.store.forget_profile(self.host)
+        if self.tried:
+            _quietly(self.store, "forget the profile", lambda s: s.forget_profile(self.host))
         untried = tuple(n for n in self.names if n not in self.tried and n not in self.unavailable)
         return NoWorkingProfileError(self.host, tuple(self.tried), untried, tuple(self.unavailable.values()))
+
+
+def _quietly(store: Store | None, what: str, use: Callable[[Store], T]) -> T | None:
+    """``use(store)``; a store that fails (corrupt, locked) only costs the memory: a warning, then None.
+    Logging in never stops for the store's sake."""
+    if store is None:
+        return None
+    from amtkit.store import StoreError
+
+    try:
+        return use(store)
+    except StoreError as error:
+        log.warning("%s; continuing without the store (could not %s)", printable(error), what)
+        return None
 
 
 def _check_login(client: Client) -> object:

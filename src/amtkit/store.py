@@ -3,7 +3,7 @@
 Two kinds of facts live here, never secrets:
 
 * the **OOB capability record** of each host, the latest :class:`~amtkit.discovery.HostRecord` seen
-  by discovery (a newer record of a host replaces the older one);
+  by discovery (a newer record of a host replaces the older one; an older one never replaces a newer);
 * the **credential profile name** last known to work for each host, so a fleet job tries it first
   (see :mod:`amtkit.profiles`). Only the name is stored; passwords stay in the profile file, the
   environment or the keyring.
@@ -19,6 +19,11 @@ never edit one that has shipped.
 
 One connection is shared by all threads behind a lock, enough for a fleet job whose workers record
 results as they come. WAL journaling lets other processes read meanwhile.
+
+Every failure is a :class:`StoreError` saying what could not be done and why (the SQLite error is its
+``__cause__``): an unreadable or corrupt file, a store locked by another process for longer than the
+busy timeout, a record this amtkit cannot read. The store only remembers: commands that do not need it
+warn and go on without it.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from amtkit.discovery.probe import Classification, ControlMode, HostRecord
 from amtkit.discovery.rmcp import ProvisioningState
@@ -153,9 +159,14 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class StoreError(AMTError):
-    """The store cannot be opened or used (unreadable file, schema from a newer amtkit)."""
+    """The store cannot be opened or used (unreadable, corrupt or locked file, schema from a newer
+    amtkit, a record that cannot be read); the message says which store and why."""
 
     category = "error"
+    default_hint = "the store only remembers (discovery results, profile names, jobs): move the file away to start afresh"
+
+
+_T = TypeVar("_T")
 
 
 def default_store_path() -> Path:
@@ -238,19 +249,20 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> Store:
+    def open(cls, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 10.0) -> Store:
         """Open (creating if needed) the store at ``path`` (default :func:`default_store_path`).
 
-        ``":memory:"`` gives a private in-memory store. Missing migrations are applied.
-        Raises :class:`StoreError` if the file is not a usable SQLite database or its schema is newer
-        than this amtkit knows.
+        ``":memory:"`` gives a private in-memory store. Missing migrations are applied. A store another
+        process holds locked is waited for up to ``busy_timeout`` seconds, here and in every later call.
+        Raises :class:`StoreError` if the file is not a usable SQLite database, stays locked, or its
+        schema is newer than this amtkit knows.
         """
         name = os.fspath(path) if path is not None else os.fspath(default_store_path())
-        if name != ":memory:":
-            Path(name).parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = sqlite3.connect(name, timeout=10.0, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
+            if name != ":memory:":
+                Path(name).parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(name, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {name}: {exc}") from exc
         connection.row_factory = sqlite3.Row
         store = cls(connection, name)
@@ -301,37 +313,47 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
 
+    def _run(self, what: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``work(connection)`` under the lock; a failure is a StoreError saying ``what`` failed and why."""
+        with self._lock:
+            try:
+                return work(self._db)
+            except (sqlite3.Error, ValueError, TypeError) as error:
+                raise StoreError(f"store {self.path}: cannot {what}: {error}") from error
+
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
+        return self._run("read the schema version",
+                         lambda db: int(db.execute("SELECT version FROM schema_version").fetchone()[0]))
 
     # ------------------------------------------------------------------ discovery records
 
     def save_discovery(self, records: Iterable[HostRecord]) -> int:
-        """Store records (replacing each host's previous one) in one transaction; return how many."""
+        """Store records in one transaction; return how many were given.
+
+        A host's record replaces the stored one unless that one is newer (a later ``seen_at``): results
+        of a slow or resumed scan never overwrite what a later scan found.
+        """
         rows = [_row(record) for record in records]
-        with self._lock:
-            self._db.execute("BEGIN")
+        updates = ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS.split(", ")[1:])
+        with self.transaction() as db:
             try:
-                self._db.executemany(
-                    f"INSERT OR REPLACE INTO discovery ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", rows
+                db.executemany(
+                    f"INSERT INTO discovery ({_COLUMNS}) VALUES ({', '.join('?' * 13)}) "
+                    f"ON CONFLICT (host) DO UPDATE SET {updates} "
+                    "WHERE julianday(excluded.seen_at) >= julianday(discovery.seen_at)", rows
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            except sqlite3.Error as error:
+                raise StoreError(f"store {self.path}: cannot save discovery records: {error}") from error
         return len(rows)
 
     def hosts(self, classification: Classification | None = None) -> list[str]:
         """Hosts with a discovery record, sorted; only those of ``classification`` if given."""
-        with self._lock:
-            if classification is None:
-                rows = self._db.execute("SELECT host FROM discovery ORDER BY host").fetchall()
-            else:
-                rows = self._db.execute(
-                    "SELECT host FROM discovery WHERE classification = ? ORDER BY host", (classification.value,)
-                ).fetchall()
+        if classification is None:
+            rows = self.query("SELECT host FROM discovery ORDER BY host")
+        else:
+            rows = self.query("SELECT host FROM discovery WHERE classification = ? ORDER BY host",
+                              (classification.value,))
         return [row[0] for row in rows]
 
     def get(self, host: str) -> HostRecord | None:
@@ -339,60 +361,59 @@ class Store:
 
         The record comes back without the raw ``pong`` and ``identify`` evidence.
         """
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM discovery WHERE host = ?", (normalize_host(host),)
-            ).fetchone()
-        return None if row is None else _record(row)
+        rows = self.query(f"SELECT {_COLUMNS} FROM discovery WHERE host = ?", (normalize_host(host),))
+        return self._run(f"read the record of {host}", lambda _: _record(rows[0])) if rows else None
 
     def records(self) -> list[HostRecord]:
         """Every discovery record, sorted by host."""
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM discovery ORDER BY host").fetchall()
-        return [_record(row) for row in rows]
+        rows = self.query(f"SELECT {_COLUMNS} FROM discovery ORDER BY host")
+        return self._run("read the discovery records", lambda _: [_record(row) for row in rows])
 
     # ------------------------------------------------------------------ credential profile names
 
     def remember_profile(self, host: str, name: str) -> None:
         """Remember that profile ``name`` (a name, never a secret) worked for ``host``."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO credential_profile (host, profile, updated_at) VALUES (?, ?, ?)",
-                (normalize_host(host), name, _now()),
-            )
+        self._run(f"remember the profile of {host}", lambda db: db.execute(
+            "INSERT OR REPLACE INTO credential_profile (host, profile, updated_at) VALUES (?, ?, ?)",
+            (normalize_host(host), name, _now())))
 
     def profile_for(self, host: str) -> str | None:
         """The profile name last known to work for ``host``, or ``None``."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT profile FROM credential_profile WHERE host = ?", (normalize_host(host),)
-            ).fetchone()
-        return None if row is None else str(row[0])
+        rows = self.query("SELECT profile FROM credential_profile WHERE host = ?", (normalize_host(host),))
+        return str(rows[0][0]) if rows else None
 
     def forget_profile(self, host: str) -> None:
         """Drop the remembered profile of ``host`` (e.g. after it stopped working)."""
-        with self._lock:
-            self._db.execute("DELETE FROM credential_profile WHERE host = ?", (normalize_host(host),))
+        self._run(f"forget the profile of {host}", lambda db: db.execute(
+            "DELETE FROM credential_profile WHERE host = ?", (normalize_host(host),)))
 
     # ------------------------------------------------------------------ for the modules that own tables
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The connection inside one ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on an error), under the
-        store's lock: the way fleet jobs, the activity log and quarantines write their own tables."""
+        store's lock: the way fleet jobs, the activity log and quarantines write their own tables.
+
+        Failing to begin or to commit (a locked or broken store) raises :class:`StoreError`; an SQLite
+        error inside the block too, after the rollback; other errors go on unchanged."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._run("begin a transaction", lambda db: db.execute("BEGIN IMMEDIATE"))
             try:
                 yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._run("commit", lambda db: db.execute("COMMIT"))
+            except BaseException as error:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # the failure that brought us here is the one to report
+                if isinstance(error, sqlite3.Error):
+                    raise StoreError(f"store {self.path}: cannot write: {error}") from error
                 raise
 
     def query(self, sql: str, parameters: Sequence[object] | Mapping[str, object] = ()) -> list[sqlite3.Row]:
         """Rows of one read-only statement."""
-        with self._lock:
-            return self._db.execute(sql, parameters).fetchall()
+        return self._run("read", lambda db: db.execute(sql, parameters).fetchall())
 
     # ------------------------------------------------------------------ lifetime
 

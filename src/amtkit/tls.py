@@ -26,7 +26,7 @@ def client_context(tls: TLSConfig) -> ssl.SSLContext:
     except (ssl.SSLError, OSError, ValueError) as error:
         raise exc.TLSError(f"cannot use the CA file {tls.ca_file!r}: {_reason(error)}", reason="configuration",
                            hint="give a PEM file holding the CA certificate(s) that issued the device's "
-                                "certificate") from None
+                                "certificate") from error
     if tls.pin_sha256 or tls.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # a pin is checked after the handshake instead
@@ -38,7 +38,7 @@ def client_context(tls: TLSConfig) -> ssl.SSLContext:
             raise exc.TLSError(f"cannot use the client certificate {cert!r}: {_reason(error)}",
                                reason="configuration",
                                hint="give a PEM file with the certificate and its private key (or the key "
-                                    "in a second file)") from None
+                                    "in a second file)") from error
     return context
 
 
@@ -63,14 +63,14 @@ def wrap_socket(raw: socket.socket, tls: TLSConfig, host: str, *, context: ssl.S
         raise exc.TLSError(f"the device's TLS certificate could not be verified ({detail})", reason="verification",
                            host=host,
                            hint="pass --ca-file with the issuing CA, or pin the certificate with --pin-sha256 "
-                                "(amtkit fingerprint HOST shows it)") from None
+                                "(amtkit fingerprint HOST shows it)") from error
     except (ssl.SSLError, OSError) as error:
         raw.close()
         if isinstance(error, (TimeoutError, socket.timeout)):
-            raise exc.ReadTimeoutError(f"{what} did not finish in time", host=host) from None
+            raise exc.ReadTimeoutError(f"{what} did not finish in time", host=host) from error
         raise exc.TLSError(f"{what} failed: {error}", reason="protocol", host=host,
                            hint="check that the port speaks TLS (16993/16995) and the TLS versions both sides "
-                                "allow") from None
+                                "allow") from error
     if tls.pin_sha256 and peer_sha256(sock) != tls.pin_sha256:
         sock.close()
         raise exc.TLSError("the device's certificate does not match the pinned SHA-256 fingerprint",
@@ -87,12 +87,12 @@ def fetch_sha256(host: str, port: int, *, timeout: float = 10.0) -> str:
     """
     try:
         raw = socket.create_connection((host, port), timeout=timeout)
-    except TimeoutError:
-        raise exc.ConnectTimeoutError(f"no connection to port {port} within {timeout:g} s", host=host) from None
-    except ConnectionRefusedError:
-        raise exc.UnreachableError(f"connection to port {port} refused", host=host) from None
+    except TimeoutError as error:
+        raise exc.ConnectTimeoutError(f"no connection to port {port} within {timeout:g} s", host=host) from error
+    except ConnectionRefusedError as error:
+        raise exc.UnreachableError(f"connection to port {port} refused", host=host) from error
     except OSError as error:
-        raise exc.UnreachableError(f"cannot reach port {port}: {error.strerror or error}", host=host) from None
+        raise exc.UnreachableError(f"cannot reach port {port}: {error.strerror or error}", host=host) from error
     sock = wrap_socket(raw, TLSConfig(insecure=True), host)
     try:
         return peer_sha256(sock)

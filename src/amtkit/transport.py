@@ -46,6 +46,7 @@ from .http.digest import (
     parse_challenge,
 )
 from .http.reply import FramingError, Headers, Reply, ReplyReader, split_challenges
+from .text import printable
 from .wsman import names
 
 __all__ = ["HTTPReply", "Headers", "Transport"]
@@ -80,8 +81,8 @@ def _ascii_host(host: str) -> str:
         return host
     try:
         return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise exc.UsageError(f"{host!r} is not a valid host name", host=host) from None
+    except UnicodeError as error:
+        raise exc.UsageError(f"{host!r} is not a valid host name", host=host) from error
 
 
 class _IdleProbe:
@@ -237,10 +238,10 @@ class Transport:
                     hint="this is not how AMT challenges: check that the address is the AMT device")
                 continue
             except DigestError as error:
-                log.debug("challenge from %s not usable: %s", self.host, error)
+                log.debug("challenge from %s not usable: %s", self.host, printable(error))
                 continue
             if not challenge.supports_auth_qop:
-                log.debug("challenge from %s offers only qop %s", self.host, ",".join(challenge.qop))
+                log.debug("challenge from %s offers only qop %s", self.host, printable(",".join(challenge.qop)))
                 continue
             if not challenge.qop and not self.allow_digest_without_qop:
                 refusal = exc.AuthenticationError(
@@ -306,9 +307,9 @@ class Transport:
             raise exc.LocalProtocolError("refusing a line break in the Authorization header", host=self.host)
         try:
             signature = authorization.encode("latin-1")
-        except UnicodeEncodeError:
+        except UnicodeEncodeError as error:
             raise exc.LocalProtocolError("the user name holds characters HTTP headers cannot carry "
-                                         "(AMT user names are ASCII)", host=self.host) from None
+                                         "(AMT user names are ASCII)", host=self.host) from error
         # Head and body in one write: one segment, one wake-up of the device, no Nagle stall.
         return b"%sAuthorization: %s\r\nContent-Length: %d\r\n\r\n%s" % (
             self._post_head, signature, len(body), body)
@@ -401,4 +402,4 @@ class Transport:
 
 
 def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return printable(text, limit)  # device bytes may be in it: escaped, one line, capped

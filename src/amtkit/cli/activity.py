@@ -54,7 +54,7 @@ def log_group(ctx: click.Context, host: str | None, operation: str | None, since
             records = query(store, host=host, operation=operation, since=since, until=until, job_id=job_id,
                             limit=limit)
     except ValueError as error:
-        raise exc.UsageError(f"--since/--until: {error}") from None
+        raise exc.UsageError(f"--since/--until: {error}") from error
     if as_json:
         click.echo(json.dumps({"ok": True, "records": [r.to_dict() for r in records]}))
     elif as_csv:

@@ -14,13 +14,14 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .. import exceptions as exc
 from ..config import Timeout, TLSConfig
+from ..text import printable_data, terminal_safe
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -41,7 +42,8 @@ class Connection:
     tls: TLSConfig | None
     timeout: float
     as_json: bool
-    _password: str | None = None
+    _password: str | None = field(default=None, repr=False)
+    """Never in the repr: a Connection may end up in a log line or a traceback."""
 
     def password(self) -> str:
         if self._password is None:
@@ -88,7 +90,7 @@ def make_connection(username: str, port: int | None, tls: bool, ca_file: str | N
         try:
             tls_config = TLSConfig(ca_file=ca_file, pin_sha256=pin_sha256, insecure=insecure, client_cert=client_cert)
         except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--pin-sha256") from None
+            raise click.BadParameter(str(error), param_hint="--pin-sha256") from error
     return Connection(username=username, port=port, tls=tls_config, timeout=timeout, as_json=as_json)
 
 
@@ -133,14 +135,19 @@ def open_client(conn: Connection, host: str, profiles_file: str | None, profile_
     return client
 
 
+QUIET_STORE_WAIT = 2.0
+"""Seconds a command that only records in the store waits for a store another process holds locked."""
+
+
 def open_store_quietly(path: str | None = None) -> Store | None:
-    """The local store, or ``None`` with a warning on stderr when it cannot be opened (it only remembers)."""
+    """The local store, or ``None`` with a warning on stderr when it cannot be opened (corrupt, locked,
+    unreadable): it only remembers, so the command goes on without it."""
     from ..store import Store, StoreError
 
     try:
-        return Store.open(path)
+        return Store.open(path, busy_timeout=QUIET_STORE_WAIT)
     except StoreError as error:
-        click.echo(f"amtkit: warning: {error}; continuing without the local store", err=True)
+        click.echo(terminal_safe(f"amtkit: warning: {error}; continuing without the local store"), err=True)
         return None
 
 
@@ -180,10 +187,12 @@ def _log_activity(host: str, operation: str, parameters: Mapping[str, Any] | Non
 
 
 def emit(data: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
+    """Print a result: JSON (ASCII-only, device text escaped by the encoder), or the text ``text`` makes
+    of it, every device string in ``data`` made :func:`~amtkit.text.printable` first."""
     if as_json:
         click.echo(json.dumps(data, default=str, sort_keys=False))
     else:
-        click.echo(text(data))
+        click.echo(terminal_safe(text(printable_data(data))))
 
 
 def report_error(error: exc.AMTError, as_json: bool) -> int:
@@ -191,9 +200,9 @@ def report_error(error: exc.AMTError, as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps({"ok": False, **error.to_dict(), "exit_code": code}))
     else:
-        click.echo(f"amtkit: {error}", err=True)
+        click.echo(terminal_safe(f"amtkit: {error}"), err=True)
         if error.hint:
-            click.echo(f"  hint: {error.hint}", err=True)
+            click.echo(terminal_safe(f"  hint: {error.hint}"), err=True)
     return code
 
 

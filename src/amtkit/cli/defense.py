@@ -29,6 +29,7 @@ from ..defense.cbfilters import SHIPPED, load
 from ..defense.client import ApplyResult, DefenseStatus
 from ..defense.model import DefenseError, LimitError
 from ..defense.plan import prepare
+from ..text import printable
 from .common import (
     connection_options,
     emit,
@@ -114,7 +115,8 @@ def _apply_text(result: ApplyResult) -> str:
         lines.append(f"  forced past {len(result.forced)} finding(s):")
         lines += [f"    {line}" for line in result.forced]
     if result.outranked_by:
-        lines.append(f"  warning: policy {result.outranked_by!r} has a higher precedence and is the one in force")
+        lines.append(f"  warning: policy {printable(repr(result.outranked_by))} has a higher precedence and is the "
+                     "one in force")
     return "\n".join(lines)
 
 
@@ -219,7 +221,7 @@ def _show_text(status: DefenseStatus) -> str:
         policy = active.model()
         timeout = f"lifts itself after {status.timeout_minutes} min" if status.timeout_minutes else "no timeout"
         lines = [
-            f"{status.host} port {status.port}: {active.name} in force (precedence {active.precedence}"
+            f"{status.host} port {status.port}: {printable(active.name)} in force (precedence {active.precedence}"
             f"{', amtkit' if active.ours else ', foreign'}; {timeout})",
             f"  default: transmit {'drop' if policy.transmit_default.drop else 'pass'}, receive "
             f"{'drop' if policy.receive_default.drop else 'pass'}; anti-spoofing {'on' if policy.anti_spoofing else 'off'}",
@@ -229,11 +231,11 @@ def _show_text(status: DefenseStatus) -> str:
         for counter in status.counters:
             count = "-" if counter.count is None else str(counter.count)
             hit = "matched" if counter.matched else ""
-            lines.append(f"  {counter.handle:>6} {count:>8} {hit:<7} {counter.rule}")
+            lines.append(f"  {counter.handle:>6} {count:>8} {hit:<7} {printable(counter.rule)}")
     others = [p for p in status.policies if active is None or p.instance_id != active.instance_id]
     for p in others:
         where = f"enabled on port {', '.join(map(str, p.ports))}" if p.ports else "not enabled"
-        lines.append(f"  also on the device: {p.name} (precedence {p.precedence}, {where}"
+        lines.append(f"  also on the device: {printable(p.name)} (precedence {p.precedence}, {where}"
                      f"{', amtkit' if p.ours else ''})")
     return "\n".join(lines)
 

@@ -18,6 +18,8 @@ import click
 from ..discovery.identify import WsmanIdentify
 from ..discovery.probe import Classification, HostRecord, ProbeSettings
 from ..discovery.rmcp import RMCP_PORT
+from ..store import StoreError
+from ..text import printable, printable_data, terminal_safe
 from ..wsman import names
 from .common import (
     connection_options,
@@ -101,8 +103,11 @@ def discover_command(targets: tuple[str, ...], rmcp_port: int, http_port: int, h
         store = open_store_quietly(store_path)
         if store is not None:
             with store:
-                store.save_discovery(records)
-                saved_to = store.path
+                try:
+                    store.save_discovery(records)
+                    saved_to = store.path
+                except StoreError as error:  # the results are printed all the same
+                    click.echo(terminal_safe(f"amtkit: warning: {error}; the results were not saved"), err=True)
     if as_json:
         click.echo(json.dumps({"ok": True, "count": len(records), "summary": _summary(records), "store": saved_to,
                                "records": [r.as_dict() for r in records]}))
@@ -145,7 +150,7 @@ def _csv(records: Sequence[HostRecord]) -> str:
     for record in records:
         row = record.as_dict()
         row["ports_open"] = " ".join(str(p) for p in row["ports_open"])
-        writer.writerow({key: "" if row[key] is None else row[key] for key in _CSV_FIELDS})
+        writer.writerow({key: "" if row[key] is None else printable_data(row[key], None) for key in _CSV_FIELDS})
     return out.getvalue()
 
 
@@ -153,9 +158,9 @@ def _table(records: Sequence[HostRecord], show_all: bool) -> str:
     shown = [r for r in records if show_all or r.classification is not Classification.NO_RESPONSE]
     header = ("HOST", "STATUS", "VERSION", "PROVISIONING", "MODE", "PORTS", "NOTE")
     rows = [header] + [(
-        r.host, _STATUS[r.classification], r.version or "", r.provisioning_state.name.lower()
+        r.host, _STATUS[r.classification], printable(r.version or "", 40), r.provisioning_state.name.lower()
         if r.provisioning_state is not None else "", r.control_mode.value if r.is_amt else "",
-        ",".join(map(str, r.ports_open)) + (" (TLS only)" if r.tls_only else ""), _note(r),
+        ",".join(map(str, r.ports_open)) + (" (TLS only)" if r.tls_only else ""), printable(_note(r)),
     ) for r in shown]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in rows]

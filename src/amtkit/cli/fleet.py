@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..text import printable, printable_data, terminal_safe
 from .common import Connection, open_store_quietly
 
 if TYPE_CHECKING:
@@ -189,14 +190,14 @@ def report_text(report: FleetReport, text: Callable[[HostResult], str] | None = 
     for result in report.results:
         if result.ok:
             shown = text or TASK_TEXT.get(report.task)
-            detail = shown(result) if shown is not None else _data_text(result.data)
+            detail = printable(shown(result), None) if shown is not None else _data_text(printable_data(result.data))
             lines.append(f"{result.host.ljust(width)}  ok      {detail}".rstrip())
         else:
             code = f" [AMT {result.return_code:#x}]" if result.return_code is not None else ""
             lines.append(f"{result.host.ljust(width)}  {result.outcome.value:<7} {result.category}: "
                          f"{result.message or ''}{code}".rstrip())
     lines.append(summary_line(report))
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))
 
 
 def summary_line(report: FleetReport) -> str:

@@ -380,9 +380,9 @@ def shipped_path(name: str) -> Path:
     """
     try:
         return DATA_DIR / SHIPPED[name]
-    except KeyError:
+    except KeyError as error:
         known = ", ".join(sorted(SHIPPED))
-        raise CBFiltersError(f"no shipped filter set named {name!r} (shipped: {known})") from None
+        raise CBFiltersError(f"no shipped filter set named {name!r} (shipped: {known})") from error
 
 
 def load(name_or_path: str | os.PathLike[str]) -> FilterSet:
@@ -405,7 +405,7 @@ def parse(path: str | os.PathLike[str]) -> FilterSet:
         with open(path, "rb") as fh:
             data = fh.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
-        raise CBFiltersError(f"cannot read file: {exc.strerror}", source) from None
+        raise CBFiltersError(f"cannot read file: {exc.strerror}", source) from exc
     return parse_bytes(data, source)
 
 
@@ -424,7 +424,7 @@ def parse_bytes(data: bytes, source: str = "<bytes>", *, schema: Path = SCHEMA_P
     try:
         root = etree.fromstring(data, _safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise CBFiltersError(_LINE_SUFFIX.sub("", str(exc.msg)), source, _line(exc)) from None
+        raise CBFiltersError(_LINE_SUFFIX.sub("", str(exc.msg)), source, _line(exc)) from exc
     docinfo: Any = root.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise CBFiltersError(_NO_DTD, source)
@@ -441,7 +441,7 @@ def _validate(root: etree._Element, schema: Path, source: str) -> None:
     try:
         xsd = _schema(schema)
     except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
-        raise CBFiltersError(f"cannot load schema {schema}: {exc}", source) from None
+        raise CBFiltersError(f"cannot load schema {schema}: {exc}", source) from exc
     if not xsd.validate(root):
         log: Any = xsd.error_log  # lxml-stubs: _ErrorLog is opaque
         raise CBFiltersError(str(log[0].message).replace(_NS, ""), source, log[0].line)
@@ -460,7 +460,7 @@ class _Reader:
         except CBFiltersError:
             raise
         except DefenseError as exc:
-            raise CBFiltersError(str(exc), self.source, _line(element)) from None
+            raise CBFiltersError(str(exc), self.source, _line(element)) from exc
 
     def filter_set(self, root: etree._Element) -> FilterSet:
         description, anti_spoofing, ping, timeout = "", False, False, None
@@ -608,12 +608,12 @@ def _protocol(text: str) -> int:
 def _network(text: str) -> IPNetwork:
     try:
         loose = ip_network(text, strict=False)
-    except ValueError:
-        raise DefenseError(f"address {text!r} is not an IP address or network") from None
+    except ValueError as error:
+        raise DefenseError(f"address {text!r} is not an IP address or network") from error
     try:
         return ip_network(text)
-    except ValueError:
-        raise DefenseError(f"address {text} has host bits set (did you mean {loose}?)") from None
+    except ValueError as error:
+        raise DefenseError(f"address {text} has host bits set (did you mean {loose}?)") from error
 
 
 def _optional_network(text: str | None) -> IPNetwork | None:
@@ -697,7 +697,7 @@ def to_bytes(filter_set: FilterSet) -> bytes:
     try:
         root = _build(filter_set)
     except ValueError as exc:  # lxml refuses text that XML 1.0 cannot carry
-        raise CBFiltersError(str(exc)) from None
+        raise CBFiltersError(str(exc)) from exc
     _validate(root, SCHEMA_PATH, "<to_bytes>")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
         root, encoding="UTF-8", pretty_print=True

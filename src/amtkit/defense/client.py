@@ -390,7 +390,7 @@ class DefenseControl:
                            host_addresses=host_addresses)
         except LimitError as error:
             raise exc.DefenseLimitError(str(error), what=error.what, limit=error.limit, actual=error.actual,
-                                        host=self._client.host) from None
+                                        host=self._client.host) from error
 
     def apply(
         self,

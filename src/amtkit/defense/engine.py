@@ -402,14 +402,14 @@ def parse_manager_spec(spec: str) -> ManagerSpec:
         addr_text, ports_text = text, None
     try:
         address = ip_address(addr_text)
-    except ValueError:
+    except ValueError as error:
         raise ManagerSpecError(
             f"{spec!r}: {addr_text!r} is not an IP address (host names are not resolved here)"
-        ) from None
+        ) from error
     if ports_text is None:
         return ManagerSpec(address)
     try:
         ports = parse_port_list(ports_text)
     except DefenseError as exc:
-        raise ManagerSpecError(f"{spec!r}: {exc}") from None
+        raise ManagerSpecError(f"{spec!r}: {exc}") from exc
     return ManagerSpec(address, ports)

@@ -35,6 +35,8 @@ from enum import Enum, IntEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import TypeAlias, TypeVar
 
+from amtkit.exceptions import UsageError
+
 __all__ = [
     "MAX_FILTERS",
     "MAX_POLICIES",
@@ -72,8 +74,10 @@ MAX_FILTERS = 80
 """Filters (IP header and Ethernet together) the firmware stores at once, over all policies."""
 
 
-class DefenseError(ValueError):
-    """Base of every System Defense error raised by :mod:`amtkit.defense`."""
+class DefenseError(UsageError):
+    """Base of every System Defense error raised by :mod:`amtkit.defense`: a filter set, policy, manager
+    spec or value amtkit cannot use (an :class:`~amtkit.exceptions.UsageError`, exit code 2, and a
+    ``ValueError``)."""
 
 
 class InvalidFilterError(DefenseError):
@@ -81,11 +85,14 @@ class InvalidFilterError(DefenseError):
 
 
 class LimitError(DefenseError):
-    """More policies or filters than the firmware can hold.
+    """More policies or filters than the firmware can hold (category ``amt-status``, exit code 10, as
+    :class:`~amtkit.exceptions.DefenseLimitError`).
 
     ``what`` is ``"policies"``, ``"filters"`` or ``"filters in policy '<name>'"``; ``limit`` the AMT
     maximum; ``actual`` the count asked for.
     """
+
+    category = "amt-status"
 
     def __init__(self, what: str, limit: int, actual: int) -> None:
         super().__init__(f"{actual} {what}; AMT holds at most {limit}")

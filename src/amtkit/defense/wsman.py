@@ -239,8 +239,8 @@ def _int(props: Mapping[str, Value], name: str, default: int | None = None) -> i
         raise InvalidFilterError(f"{name} is not a number: {value!r}")
     try:
         return int(value)
-    except ValueError:
-        raise InvalidFilterError(f"{name} is not a number: {value!r}") from None
+    except ValueError as error:
+        raise InvalidFilterError(f"{name} is not a number: {value!r}") from error
 
 
 def _required_int(props: Mapping[str, Value], name: str) -> int:
@@ -267,8 +267,8 @@ def _network(props: Mapping[str, Value], side: str, version: int) -> IPNetwork |
     try:
         address = int(str(address_hex), 16)
         mask = int(str(mask_hex), 16) if mask_hex not in (None, "") else (1 << width) - 1
-    except ValueError:
-        raise InvalidFilterError(f"Hdr{side}Address/Mask are not hexadecimal: {address_hex!r}/{mask_hex!r}") from None
+    except ValueError as error:
+        raise InvalidFilterError(f"Hdr{side}Address/Mask are not hexadecimal: {address_hex!r}/{mask_hex!r}") from error
     if address >= 1 << width or mask >= 1 << width:
         raise InvalidFilterError(f"Hdr{side}Address/Mask do not fit IPv{version}")
     prefix = bin(mask).count("1")
@@ -303,7 +303,7 @@ def filter_from_properties(class_name: str, props: Mapping[str, Value]) -> Filte
         profile = FilterProfile(_required_int(props, "FilterProfile"))
         direction = FilterDirection(_required_int(props, "FilterDirection"))
     except ValueError as error:
-        raise InvalidFilterError(str(error)) from None
+        raise InvalidFilterError(str(error)) from error
     rate_limit = _int(props, "FilterProfileData") if profile is FilterProfile.RATE_LIMIT else None
     common = {
         "direction": direction,

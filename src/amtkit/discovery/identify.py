@@ -111,5 +111,5 @@ async def _read_reply(reader: asyncio.StreamReader) -> tuple[int, bytes]:
             text = "not an HTTP status line"
         elif error.status == 413:
             text = f"reply {text}: out of bounds"
-        raise IdentifyProtocolError(text) from None
+        raise IdentifyProtocolError(text) from error
     return message.status, message.body

@@ -49,6 +49,7 @@ from amtkit.discovery.rmcp import (
     encode_ping,
 )
 from amtkit.discovery.targets import DEFAULT_LIMIT, expand_targets
+from amtkit.exceptions import UsageError
 from amtkit.http.reader import FramingError, Limits, read_reply
 from amtkit.wsman import names
 
@@ -233,12 +234,12 @@ class ProbeSettings:
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+            raise UsageError("concurrency must be at least 1")
         if self.rmcp_retries < 0:
-            raise ValueError("rmcp_retries cannot be negative")
+            raise UsageError("rmcp_retries cannot be negative")
         for name in ("rmcp_timeout", "connect_timeout", "read_timeout", "identify_timeout"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
+                raise UsageError(f"{name} must be positive")
 
 
 # --------------------------------------------------------------------------------------------- RMCP

@@ -88,7 +88,7 @@ def _parse_token(token: str, source: str | None) -> _Span:
         try:
             network = ipaddress.ip_network(token, strict=False)
         except ValueError as exc:
-            raise TargetError(token, f"not a network in CIDR notation ({exc})", source) from None
+            raise TargetError(token, f"not a network in CIDR notation ({exc})", source) from exc
         if network.num_addresses <= 2 or network.prefixlen >= network.max_prefixlen - 1:
             return _Span(network.network_address, network.num_addresses)
         # Below /31 (IPv4) or /127 (IPv6): skip the network (and IPv4 broadcast) address, like hosts().
@@ -127,7 +127,7 @@ def read_target_file(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     try:
         text = Path(name).expanduser().read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise TargetError(f"@{name}", f"cannot read target file: {exc}") from None
+        raise TargetError(f"@{name}", f"cannot read target file: {exc}") from exc
     tokens: list[tuple[str, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         where = f"{name}:{number}"

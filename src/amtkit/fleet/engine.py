@@ -203,7 +203,7 @@ class _Worker:
                 if delay is None:
                     return HostResult.failure(host, error, attempts=attempts, duration=time.monotonic() - started)
                 if self.cancel.wait(delay):
-                    raise _Cancelled() from None
+                    raise _Cancelled() from error
                 continue
             except Exception as error:  # noqa: BLE001 - a bug in a user's task fails its host, not the job
                 log.debug("task %s raised on %s", self.task.name, host, exc_info=True)

@@ -46,8 +46,8 @@ def _discovery_file(path: str) -> list[str] | None:
         document = json.loads(text)
         records = document["records"]
         return [str(r["host"]) for r in records if r.get("classification") == "amt_present"]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise TargetError(f"@{path}", "a JSON file must be a saved `amtkit discover --json` result") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise TargetError(f"@{path}", "a JSON file must be a saved `amtkit discover --json` result") from error
 
 
 def _store_hosts(token: str, store: Store | None) -> list[str]:

@@ -99,7 +99,7 @@ def power_action(action: str, *, wait: float | None = None) -> Task:
     try:
         chosen = PowerAction.from_name(action)
     except ValueError as error:
-        raise exc.UsageError(str(error)) from None
+        raise exc.UsageError(str(error)) from error
 
     def run(client: Client) -> dict[str, Any]:
         client.power.request(chosen)

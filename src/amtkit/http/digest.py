@@ -254,7 +254,7 @@ def parse_authorization(header: str) -> Authorization:
         username, realm, nonce, uri, response = (params[key] for key in ("username", "realm", "nonce", "uri",
                                                                           "response"))
     except KeyError as missing:
-        raise DigestError(f"digest authorization without {missing.args[0]}") from None
+        raise DigestError(f"digest authorization without {missing.args[0]}") from missing
     _check_algorithm(params)
     if _HEX_RESPONSE.fullmatch(response) is None:
         raise DigestError("digest response is not hexadecimal")

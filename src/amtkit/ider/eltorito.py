@@ -121,8 +121,8 @@ def parse_boot_catalog(sector: bytes) -> BootCatalogEntry:
         raise ValueError(f"initial entry boot indicator is {indicator:#04x}")
     try:
         emulation = ElToritoEmulation(media & 0x0F)
-    except ValueError:
-        raise ValueError(f"initial entry has unknown media type {media & 0x0F}") from None
+    except ValueError as error:
+        raise ValueError(f"initial entry has unknown media type {media & 0x0F}") from error
     return BootCatalogEntry(
         platform_id=validation[1], bootable=indicator == 0x88, emulation=emulation, load_segment=load_segment,
         system_type=system_type, sector_count=count, load_rba=rba,

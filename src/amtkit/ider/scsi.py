@@ -421,8 +421,8 @@ class ScsiDrive:
         lba, count = extent
         try:
             chunks = image.read(lba, count, chunk_size=chunk_size)
-        except ImageRangeError:
-            raise _CheckCondition(LBA_OUT_OF_RANGE) from None
+        except ImageRangeError as error:
+            raise _CheckCondition(LBA_OUT_OF_RANGE) from error
         return ScsiResponse(length=count * image.block_size, chunks=chunks)
 
     def _write(self, cdb: bytes, chunk_size: int) -> ScsiResponse:

@@ -153,7 +153,7 @@ def parse_device(device: Device | str) -> Device:
         return Device.CD
     if text in ("floppy", "fd", "img"):
         return Device.FLOPPY
-    raise ValueError(f"unknown IDE-R device {device!r}; valid: cd, floppy")
+    raise exc.UsageError(f"unknown IDE-R device {device!r}; valid: cd, floppy")
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ def _open_image(source: ImageSource | None, stack: contextlib.ExitStack) -> Bina
         try:
             return stack.enter_context(open(source, "rb"))  # noqa: SIM115  (closed with the session)
         except OSError as error:
-            raise exc.LocalProtocolError(f"cannot open the image {os.fspath(source)!r}: {error.strerror}") from None
+            raise exc.LocalProtocolError(f"cannot open the image {os.fspath(source)!r}: {error.strerror}") from error
     return source
 
 
@@ -269,9 +269,9 @@ class IDERSession:
         start: IDERStartMode = IDERStartMode.GRACEFUL,
     ) -> None:
         if cd is None and floppy is None:
-            raise ValueError("an IDE-R session needs a CD or a floppy image")
+            raise exc.UsageError("an IDE-R session needs a CD or a floppy image")
         if not 0 < heartbeat <= 65.0 or not 0 < rx_timeout <= 65.0:
-            raise ValueError("heartbeat and rx_timeout must be 0 < s <= 65 (16-bit milliseconds on the wire)")
+            raise exc.UsageError("heartbeat and rx_timeout must be 0 < s <= 65 (16-bit milliseconds on the wire)")
         self.host = host
         self.credentials = credentials
         self.tls = tls
@@ -291,7 +291,7 @@ class IDERSession:
                 Device.CD if cd_file is not None else Device.FLOPPY)
             boot_file = cd_file if chosen is Device.CD else floppy_file
             if boot_file is None:
-                raise ValueError(f"no image for the boot device {chosen.name.lower()}")
+                raise exc.UsageError(f"no image for the boot device {chosen.name.lower()}")
             self.boot_device = chosen
             image = self.drives.drive(chosen).image
             assert image is not None

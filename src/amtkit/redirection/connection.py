@@ -114,13 +114,13 @@ class RedirectionConnection:
         where = f"redirection port {self.port}"
         try:
             raw = socket.create_connection((self.host, self.port), timeout=self.timeout.connect_seconds)
-        except ConnectionRefusedError:
-            raise exc.UnreachableError(f"{where} refused the connection", host=self.host, hint=self.hint) from None
-        except TimeoutError:
+        except ConnectionRefusedError as error:
+            raise exc.UnreachableError(f"{where} refused the connection", host=self.host, hint=self.hint) from error
+        except TimeoutError as error:
             raise exc.ConnectTimeoutError(f"no connection to {where} within {self.timeout.connect_seconds:g} s",
-                                          host=self.host) from None
+                                          host=self.host) from error
         except OSError as error:
-            raise exc.UnreachableError(f"cannot reach {where}: {error.strerror or error}", host=self.host) from None
+            raise exc.UnreachableError(f"cannot reach {where}: {error.strerror or error}", host=self.host) from error
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         raw.settimeout(self.timeout.read)
         if self.tls is None:
@@ -177,14 +177,14 @@ class RedirectionConnection:
         assert sock is not None
         try:
             sock.sendall(data)
-        except TimeoutError:
+        except TimeoutError as error:
             raise exc.ReadTimeoutError("the device stopped taking data on the redirection connection",
-                                       host=self.host) from None
-        except (BrokenPipeError, ConnectionResetError):
-            raise self.closed_by_device() from None
+                                       host=self.host) from error
+        except (BrokenPipeError, ConnectionResetError) as error:
+            raise self.closed_by_device() from error
         except OSError as error:
             raise exc.UnreachableError(f"the redirection connection broke while sending: {error}",
-                                       host=self.host) from None
+                                       host=self.host) from error
         self.last_sent = time.monotonic()
 
     def receive(self) -> list[RedirectionMessage]:
@@ -193,15 +193,15 @@ class RedirectionConnection:
         assert sock is not None
         try:
             data = sock.recv(_RECV_SIZE)
-        except TimeoutError:
+        except TimeoutError as error:
             raise exc.ReadTimeoutError(f"no answer on the redirection connection within {self.timeout.read:g} s",
-                                       host=self.host) from None
+                                       host=self.host) from error
         except ssl.SSLWantReadError:
             return []
-        except ConnectionResetError:
-            raise self.closed_by_device() from None
+        except ConnectionResetError as error:
+            raise self.closed_by_device() from error
         except OSError as error:
-            raise exc.UnreachableError(f"the redirection connection broke: {error}", host=self.host) from None
+            raise exc.UnreachableError(f"the redirection connection broke: {error}", host=self.host) from error
         if not data:
             self._feed_end()
             raise self.closed_by_device()

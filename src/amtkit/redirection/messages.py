@@ -327,7 +327,7 @@ class RedirectionMessage:
         try:
             return self._encode()
         except struct.error as exc:
-            raise LocalProtocolError(f"{type(self).__name__}: field out of range ({exc})") from None
+            raise LocalProtocolError(f"{type(self).__name__}: field out of range ({exc})") from exc
 
     def _encode(self) -> bytes:
         raise NotImplementedError
@@ -409,10 +409,10 @@ class StartRedirectionSession(RedirectionMessage):
     def _decode(cls, data: bytes) -> RedirectionMessage:
         try:
             session = SessionType(bytes(data[4:8]))
-        except ValueError:
+        except ValueError as error:
             raise RedirectionProtocolError(
                 f"unknown redirection session type {bytes(data[4:8])!r}", message_type=cls.TYPE
-            ) from None
+            ) from error
         return cls(session=session, version=data[1])
 
 
@@ -483,8 +483,8 @@ def _unpack_strings(data: bytes, count: int, what: str) -> list[str]:
             raise RedirectionProtocolError(f"{what}: field {len(values) + 1} runs past the data")
         try:
             values.append(data[pos + 1 : end].decode("utf-8"))
-        except UnicodeDecodeError:
-            raise RedirectionProtocolError(f"{what}: field {len(values) + 1} is not UTF-8") from None
+        except UnicodeDecodeError as error:
+            raise RedirectionProtocolError(f"{what}: field {len(values) + 1} is not UTF-8") from error
         pos = end
     if pos != len(data):
         raise RedirectionProtocolError(f"{what}: {len(data) - pos} bytes after the last field")
@@ -655,8 +655,8 @@ class AuthenticateSession(RedirectionMessage):
 def _auth_type(value: int, message_type: int) -> AuthType:
     try:
         return AuthType(value)
-    except ValueError:
-        raise RedirectionProtocolError(f"unknown authentication type {value}", message_type=message_type) from None
+    except ValueError as error:
+        raise RedirectionProtocolError(f"unknown authentication type {value}", message_type=message_type) from error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1048,8 +1048,8 @@ class IDERResetOccurredResponse(_HeaderOnly):
 def _feature_request(value: int, message_type: int) -> IDERFeatureRequest:
     try:
         return IDERFeatureRequest(value)
-    except ValueError:
-        raise RedirectionProtocolError(f"unknown IDE-R feature request {value}", message_type=message_type) from None
+    except ValueError as error:
+        raise RedirectionProtocolError(f"unknown IDE-R feature request {value}", message_type=message_type) from error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1477,10 +1477,10 @@ def message_class(message_type: int) -> type[RedirectionMessage]:
     """The class for a type byte. Raises :class:`RedirectionProtocolError` if unknown."""
     try:
         return _BY_TYPE[message_type]
-    except KeyError:
+    except KeyError as error:
         raise RedirectionProtocolError(
             f"unknown redirection message type {message_type:#04x}", message_type=message_type
-        ) from None
+        ) from error
 
 
 def _frame(

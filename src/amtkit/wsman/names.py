@@ -48,8 +48,8 @@ def resource_uri(class_name: str) -> str:
     prefix = class_name.split("_", 1)[0]
     try:
         return _BASES[prefix] + class_name
-    except KeyError:
-        raise ValueError(f"unknown class prefix in {class_name!r} (expected CIM_, AMT_ or IPS_)") from None
+    except KeyError as error:
+        raise ValueError(f"unknown class prefix in {class_name!r} (expected CIM_, AMT_ or IPS_)") from error
 
 
 def class_name_of(uri: str) -> str:

@@ -324,8 +324,8 @@ class Request:
 def _int_or_fault(text: str | None, what: str) -> int:
     try:
         return int((text or "").strip())
-    except ValueError:
-        raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, f"{what} is not an integer") from None
+    except ValueError as error:
+        raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, f"{what} is not an integer") from error
 
 
 def _local(tag: object) -> str:
@@ -386,9 +386,9 @@ def parse_request(data: bytes) -> Request:
         elif key == (names.WSMAN, "OperationTimeout"):
             try:
                 request.operation_timeout = parse_duration(text)
-            except ValueError:
+            except ValueError as error:
                 raise RequestError(FAULTS.INVALID_MESSAGE_INFORMATION_HEADER.subcode,
-                                   f"bad OperationTimeout {text!r}") from None
+                                   f"bad OperationTimeout {text!r}") from error
         elif key == (names.WSMAN, "MaxEnvelopeSize"):
             request.max_envelope_size = _int_or_fault(text, "MaxEnvelopeSize")
         elif key == (names.WSMAN, "OptionSet") and _must_understand(element):

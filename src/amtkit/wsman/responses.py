@@ -362,8 +362,8 @@ class Response:
             if local == "ReturnValue":
                 try:
                     return_value = int((child.text or "").strip())
-                except ValueError:
-                    raise ResponseError(f"ReturnValue is not an integer: {child.text!r}") from None
+                except ValueError as error:
+                    raise ResponseError(f"ReturnValue is not an integer: {child.text!r}") from error
             elif any(_local(c.tag) == "ReferenceParameters" for c in child):
                 outputs[local] = parse_epr(child)
             else:

@@ -53,9 +53,9 @@ def parse_xml(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as error:
-        raise MalformedXMLError(f"malformed XML: {error}") from None
+        raise MalformedXMLError(f"malformed XML: {error}") from error
     except ValueError as error:  # e.g. unicode strings with an encoding declaration
-        raise MalformedXMLError(f"malformed XML: {error}") from None
+        raise MalformedXMLError(f"malformed XML: {error}") from error
     if root is None:
         raise MalformedXMLError("empty XML document")
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
