@@ -100,7 +100,7 @@ class Exclusions:
             try:
                 self.networks.append(ipaddress.ip_network(token, strict=False))
             except ValueError as error:
-                raise TargetError(token, f"not a network: {error}") from None
+                raise TargetError(token, f"not a network: {error}") from error
             return
         self.hosts.update(normalize_host(host) for host in expand_targets(token, limit=65536))
 

@@ -44,7 +44,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     try:
         return parse_duration(value)
     except Exception as error:  # noqa: BLE001 - UsageError with the value in it
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(str(error)) from error
 
 
 @quarantine_group.command("apply")

@@ -46,8 +46,8 @@ scheduling costs little."""
 def _import_distributed() -> Any:
     try:
         import distributed
-    except ImportError:
-        raise exc.UsageError("Dask is not installed: pip install 'amtkit[dask]'") from None
+    except ImportError as error:
+        raise exc.UsageError("Dask is not installed: pip install 'amtkit[dask]'") from error
     return distributed
 
 
