@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -20,9 +21,10 @@ import click
 from amtkit.wsman import names
 
 from .config import DeviceConfig
+from .control_http import ControlServer
 from .fleetgen import CONDITIONS, FleetSpec, generate, parse_mix, render
 from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
-from .server import Simulator
+from .server import REQUEST_LOG, Simulator
 from .services import default_rmcp_port
 from .tlscert import CertificateFiles
 
@@ -39,6 +41,12 @@ def main() -> None:
 @click.option("--address", default=None, help="Address of the first device [127.0.0.1, or 127.1.0.1 with --devices].")
 @click.option("--http-port", type=int, default=names.PORT_HTTP, show_default=True, help="WS-Man HTTP port (0 = any free).")
 @click.option("--tls-port", type=int, default=names.PORT_TLS, show_default=True, help="WS-Man TLS port (-1 = none).")
+@click.option("--redirection-port", type=int, default=None,
+              help="SOL/IDE-R redirection port (0 = any free, -1 = none) [16994 with the standard --http-port, "
+                   "any free with --http-port 0, else none; a scenario's own setting unless given].")
+@click.option("--redirection-tls-port", type=int, default=None,
+              help="Redirection over TLS (0 = any free, -1 = none) [16995 with the standard --tls-port, any free "
+                   "with --tls-port 0, else none].")
 @click.option("--rmcp-port", type=int, default=None,
               help="UDP port answering RMCP presence pings (-1 = none) [623 when allowed, else none; "
                    "a scenario's own setting unless given].")
@@ -54,23 +62,39 @@ def main() -> None:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The PEM private key of --tls-cert.")
 @click.option("--json", "as_json", is_flag=True, help="Print the device list as JSON (one line) when ready.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Log one line per request to stderr: device, user, action, class, outcome, time.")
+@click.option("--control-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve the HTTP/JSON control endpoint on 127.0.0.1:PORT (0 = any free) [off].")
+@click.option("--control-token", envvar="AMTSIM_CONTROL_TOKEN", default=None,
+              help="Bearer token of the control endpoint (or AMTSIM_CONTROL_TOKEN) [random, printed when ready].")
 def run(scenario: Path | None, count: int | None, address: str | None, http_port: int, tls_port: int,
-        rmcp_port: int | None, username: str, password: str, amt_version: str, instant: bool, cert_dir: Path | None,
-        tls_cert: Path | None, tls_key: Path | None, as_json: bool) -> None:
+        redirection_port: int | None, redirection_tls_port: int | None, rmcp_port: int | None, username: str,
+        password: str, amt_version: str, instant: bool, cert_dir: Path | None, tls_cert: Path | None,
+        tls_key: Path | None, as_json: bool, verbose: bool, control_port: int | None,
+        control_token: str | None) -> None:
     """Serve simulated devices until interrupted (Ctrl-C or SIGTERM)."""
     configs = device_configs(scenario, count=count, address=address, http_port=http_port, tls_port=tls_port,
+                             redirection_port=redirection_port, redirection_tls_port=redirection_tls_port,
                              rmcp_port=rmcp_port, username=username, password=password, amt_version=amt_version,
                              instant=instant)
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     certificate = CertificateFiles(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
-    asyncio.run(_serve(configs, cert_dir, certificate, as_json))
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        REQUEST_LOG.addHandler(handler)
+        REQUEST_LOG.setLevel(logging.INFO)
+    control = None if control_port is None else (control_port, control_token)
+    asyncio.run(_serve(configs, cert_dir, certificate, as_json, control))
 
 
 def device_configs(scenario: Path | None, *, count: int | None = None, address: str | None = None,
-                   http_port: int = names.PORT_HTTP, tls_port: int = names.PORT_TLS, rmcp_port: int | None = None,
-                   username: str = "admin", password: str = "P@ssw0rd", amt_version: str = "16.1.25",
-                   instant: bool = False) -> list[DeviceConfig]:
+                   http_port: int = names.PORT_HTTP, tls_port: int = names.PORT_TLS,
+                   redirection_port: int | None = None, redirection_tls_port: int | None = None,
+                   rmcp_port: int | None = None, username: str = "admin", password: str = "P@ssw0rd",
+                   amt_version: str = "16.1.25", instant: bool = False) -> list[DeviceConfig]:
     """The devices ``amtkit-sim run`` serves for its options (a scenario file, or the command line's).
 
     ``instant`` zeroes the power transition times and keeps every other timing the scenario sets.
@@ -81,7 +105,11 @@ def device_configs(scenario: Path | None, *, count: int | None = None, address: 
             configs = load_scenario(scenario)
         else:
             defaults = {"username": username, "password": password, "amt_version": amt_version,
-                        "http_port": http_port, "tls_port": None if tls_port < 0 else tls_port}
+                        "http_port": http_port, "tls_port": None if tls_port < 0 else tls_port,
+                        "redirection_port": _follow(redirection_port, http_port, names.PORT_HTTP,
+                                                    names.PORT_REDIRECTION),
+                        "redirection_tls_port": _follow(redirection_tls_port, tls_port, names.PORT_TLS,
+                                                        names.PORT_REDIRECTION_TLS)}
             data: dict[str, object] = {"defaults": defaults}
             if count:
                 data["fleet"] = {"count": count, "first_address": address or "127.1.0.1"}
@@ -90,6 +118,12 @@ def device_configs(scenario: Path | None, *, count: int | None = None, address: 
             configs = parse_scenario(data, "command line")
     except ScenarioError as error:
         raise click.ClickException(str(error)) from None
+    if scenario is not None:
+        for config in configs:
+            if redirection_port is not None:
+                config.redirection_port = None if redirection_port < 0 else redirection_port
+            if redirection_tls_port is not None:
+                config.redirection_tls_port = None if redirection_tls_port < 0 else redirection_tls_port
     if rmcp_port is not None or scenario is None:
         port = default_rmcp_port() if rmcp_port is None else (None if rmcp_port < 0 else rmcp_port)
         for config in configs:
@@ -100,8 +134,47 @@ def device_configs(scenario: Path | None, *, count: int | None = None, address: 
     return configs
 
 
+def _follow(given: int | None, web_port: int, standard_web: int, standard: int) -> int | None:
+    """A redirection port: the one given (-1: none), else AMT's own beside AMT's web port, any free
+    beside any free, none otherwise (so test suites on free ports never collide on 16994)."""
+    if given is not None:
+        return None if given < 0 else given
+    if web_port == standard_web:
+        return standard
+    return 0 if web_port == 0 else None
+
+
+def ready_lines(simulator: Simulator, control: ControlServer | None) -> list[str]:
+    """What ``amtkit-sim run`` prints when it serves: every port of every device, one device a line."""
+    lines = []
+    for device in simulator.devices[:20]:
+        config = device.config
+        lines.append(f"{device.name:<16} {device.address} http:{config.http_port} tls:{config.tls_port} "
+                     f"redirection:{config.redirection_port} redirection-tls:{config.redirection_tls_port} "
+                     f"rmcp:{config.rmcp_port} AMT {config.amt_version}")
+    if len(simulator.devices) > 20:
+        lines.append(f"... and {len(simulator.devices) - 20} more (--json lists them all)")
+    if any(d.config.tls_port or d.config.redirection_tls_port for d in simulator.devices):
+        lines.append(f"TLS certificate SHA-256: {simulator.certificate.sha256}")
+    if control is not None:
+        lines.append(f"control: {control.url} token {control.token}")
+    lines.append("ready; Ctrl-C to stop")
+    return lines
+
+
+def ready_json(simulator: Simulator, control: ControlServer | None) -> dict[str, object]:
+    devices = [{"name": d.name, "address": d.address, "http_port": d.config.http_port,
+                "tls_port": d.config.tls_port, "redirection_port": d.config.redirection_port,
+                "redirection_tls_port": d.config.redirection_tls_port, "rmcp_port": d.config.rmcp_port,
+                "version": d.config.amt_version} for d in simulator.devices]
+    ready: dict[str, object] = {"devices": devices, "tls_sha256": simulator.certificate.sha256}
+    if control is not None:
+        ready["control"] = {"url": control.url, "port": control.port, "token": control.token}
+    return ready
+
+
 async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate: CertificateFiles | None,
-                 as_json: bool) -> None:
+                 as_json: bool, control_options: tuple[int, str | None] | None = None) -> None:
     simulator = Simulator(cert_dir=cert_dir, certificate=certificate)
     for config in configs:
         simulator.add_device(config)  # not started yet: start_devices() below binds them
@@ -113,26 +186,27 @@ async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate
         click.echo("  hint: another simulator or service may hold the port; choose other ports "
                    "(0 = any free, -1 = none)", err=True)
         sys.exit(3)
-    listing = [{"name": d.name, "address": d.address, "http_port": d.config.http_port,
-                "tls_port": d.config.tls_port, "rmcp_port": d.config.rmcp_port,
-                "version": d.config.amt_version} for d in simulator.devices]
+    control = None
+    if control_options is not None:
+        try:
+            control = ControlServer(lambda: simulator.devices, port=control_options[0],
+                                    token=control_options[1]).start()
+        except OSError as error:
+            click.echo(f"amtkit-sim: cannot listen for control on 127.0.0.1:{control_options[0]}: {error}", err=True)
+            sys.exit(3)
     if as_json:
-        click.echo(json.dumps({"devices": listing, "tls_sha256": simulator.certificate.sha256}))
+        click.echo(json.dumps(ready_json(simulator, control)))
     else:
-        for item in listing[:20]:
-            click.echo(f"{item['name']:<16} {item['address']}:{item['http_port']} tls:{item['tls_port']} "
-                       f"rmcp:{item['rmcp_port']} AMT {item['version']}")
-        if len(listing) > 20:
-            click.echo(f"... and {len(listing) - 20} more")
-        if any(d.config.tls_port for d in simulator.devices):
-            click.echo(f"TLS certificate SHA-256: {simulator.certificate.sha256}")
-        click.echo("ready; Ctrl-C to stop")
+        for line in ready_lines(simulator, control):
+            click.echo(line)
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if control is not None:
+        control.stop()
 
 
 def _delay_range(text: str) -> tuple[float, float]:
