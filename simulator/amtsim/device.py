@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from amtkit.eoi.names import parse_version, serves_eoi, serves_wsman
 from amtkit.wsman.responses import EnumItem, amt_message_id
 
 from .backends.accounts import Accounts
@@ -34,6 +35,8 @@ class Stats:
     """Every HTTP request received (a 401 round trip counts)."""
     wsman_requests: int = 0
     """Requests that passed authentication and reached a handler (plus Identify)."""
+    eoi_requests: int = 0
+    """Legacy SOAP requests that passed authentication (AMT 8.x and older)."""
     auth_challenges: int = 0
     auth_failures: int = 0
     connections: int = 0
@@ -91,6 +94,18 @@ class SimulatedDevice:
     @property
     def address(self) -> str:
         return self.config.address
+
+    @property
+    def serves_wsman(self) -> bool:
+        """WS-Management on ``/wsman``: AMT 3.2 and later."""
+        version = parse_version(self.config.amt_version)
+        return version is None or serves_wsman(version)
+
+    @property
+    def serves_eoi(self) -> bool:
+        """The legacy SOAP services (``/<Name>Service``): AMT 8.x and older."""
+        version = parse_version(self.config.amt_version)
+        return version is not None and serves_eoi(version)
 
     def next_message_id(self) -> str:
         return amt_message_id(next(self._message_counter))

@@ -32,6 +32,7 @@ from .config import DeviceConfig
 from .connections import ConnectionTable, Phase
 from .device import SimulatedDevice
 from .dispatch import Reply, dispatch_wsman, try_identify
+from .eoi.dispatch import dispatch_eoi, eoi_reply, serves_path
 from .redirection import RedirectionListeners
 from .services import RmcpService
 from .tlscert import CertificateFiles, ensure_certificate
@@ -334,9 +335,8 @@ class WSManProtocol(asyncio.Protocol):
             if request.method != "POST":
                 return _Handled(httpwire.simple_reply(405, self.server, close=True), True, action=request.method,
                                 outcome="405")
-            if path != names.WSMAN_PATH:
-                return _Handled(httpwire.simple_reply(404, self.server, b"Not Found", close=True), True,
-                                action="POST", class_name=path, outcome="404")
+            if path != names.WSMAN_PATH or not device.serves_wsman:
+                return self._legacy_soap(request, path)
             authorization = request.headers.get("authorization")
             if authorization is None:
                 identified = try_identify(request.body, device)
@@ -347,15 +347,40 @@ class WSManProtocol(asyncio.Protocol):
             if device.general.provisioning_state != ProvisioningState.POST:
                 # Not provisioned: no account exists yet, so nothing authenticates.
                 return _Handled(self._challenge(stale=False), True, outcome="401 not provisioned")
-            verdict, user = device.accounts.verify(authorization, request.method, request.target)
-            if verdict is not Verdict.OK:
-                if verdict is Verdict.DENIED:
-                    device.stats.auth_failures += 1
-                return _Handled(self._challenge(stale=verdict is Verdict.STALE), True, user or "-",
-                                outcome=f"401 {verdict.name.lower()}")
+            refusal, user = self._authenticate(request)
+            if refusal is not None:
+                return refusal
             device.stats.wsman_requests += 1
             device.sync_faults()
             return self._wsman_handled(dispatch_wsman(device, request.body), user or "-")
+
+    def _authenticate(self, request: httpwire.HTTPRequest) -> tuple[_Handled | None, str]:
+        """``(None, user)`` when the request carries valid digest credentials, else the 401 to send."""
+        device = self.device
+        verdict, user = device.accounts.verify(request.headers.get("authorization"), request.method, request.target)
+        if verdict is Verdict.OK:
+            return None, user or "-"
+        if verdict is Verdict.DENIED:
+            device.stats.auth_failures += 1
+        return _Handled(self._challenge(stale=verdict is Verdict.STALE), True, user or "-",
+                        outcome=f"401 {verdict.name.lower()}"), user or "-"
+
+    def _legacy_soap(self, request: httpwire.HTTPRequest, path: str) -> _Handled:
+        """A POST to a legacy SOAP service path (AMT 8.x and older): same digest as WS-Man."""
+        device = self.device
+        if not (device.serves_eoi and serves_path(path)):
+            return _Handled(httpwire.simple_reply(404, self.server, b"Not Found", close=True), True,
+                            action="POST", class_name=path, outcome="404")
+        if device.general.provisioning_state != ProvisioningState.POST:
+            return _Handled(self._challenge(stale=False), True, outcome="401 not provisioned")
+        refusal, user = self._authenticate(request)
+        if refusal is not None:
+            return refusal
+        device.stats.eoi_requests += 1
+        device.sync_faults()
+        reply = dispatch_eoi(device, path, request.body)
+        return _Handled(eoi_reply(reply, self.server), reply.close, user, "SOAP", path,
+                        "ok" if reply.status == 200 else str(reply.status))
 
     def _challenge(self, *, stale: bool) -> bytes:
         self.device.stats.auth_challenges += 1
