@@ -287,7 +287,13 @@ def make_device(amt_simulator, new_device):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def connect() -> Iterator[Callable[..., object]]:
+def client_transport() -> str:
+    """The WS-Man transport ``connect`` gives clients; ``tests/client`` runs with each of them."""
+    return "builtin"
+
+
+@pytest.fixture
+def connect(client_transport: str) -> Iterator[Callable[..., object]]:
     """Factory: ``connect(device, **client_kwargs)`` -> an :class:`amtkit.Client` logged in to it."""
     from amtkit.client import Client
 
@@ -295,7 +301,8 @@ def connect() -> Iterator[Callable[..., object]]:
 
     def make(device, **overrides: object) -> Client:  # type: ignore[no-untyped-def]
         kwargs: dict[str, object] = {"port": device.port, "username": device.username,
-                                     "password": device.password, "timeout": 5.0, **overrides}
+                                     "password": device.password, "timeout": 5.0,
+                                     "transport": client_transport, **overrides}
         client = Client(device.host, **kwargs)  # type: ignore[arg-type]
         clients.append(client)
         return client

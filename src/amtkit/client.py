@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import exceptions as exc
 from .codes import PTStatus, describe_return_value, pt_status_of
 from .config import Timeout, TLSConfig
 from .http.digest import Credentials
+from .http.optional import require
 from .text import printable
 from .transport import HTTPReply, Transport
 from .wsman import names
@@ -44,13 +45,20 @@ from .wsman.xmlsafe import XMLInputError
 if TYPE_CHECKING:
     from .boot import BootControl
     from .defense.client import DefenseControl
+    from .eoi.defense import CircuitBreakerControl
+    from .eoi.power import LegacyPowerControl
+    from .eoi.services import LegacySOAP
     from .ider.session import IDERControl
     from .inventory import InventoryReader
     from .power import PowerControl
     from .redirection.service import RedirectionControl
+    from .requests_transport import RequestsTransport
     from .sol import SOLControl
 
 __all__ = ["Client", "EnumerationLimits"]
+
+if TYPE_CHECKING:
+    WSManTransport = Transport | RequestsTransport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,6 +104,12 @@ class Client:
             between stripped it, and the answer could be replayed with another body. Without this
             switch such a challenge raises :class:`~amtkit.exceptions.AuthenticationError`.
         enumeration_limits: bounds of every enumeration (:class:`EnumerationLimits`).
+        transport: ``"builtin"`` (the fast stdlib transport), ``"requests"``, or a ``requests.Session``
+            of your own (proxies, mounted adapters, trust stores): see :mod:`amtkit.requests_transport`.
+        auth: with a requests transport, ``"negotiate"`` (Kerberos through requests-gssapi) or any
+            requests auth object; digest from ``username``/``password`` otherwise.
+        generation: ``"auto"`` (from the AMT version: Identify or the ``Server`` header), ``"wsman"``
+            or ``"eoi"`` (legacy SOAP, AMT 2.x-8.x): which protocol ``power`` and ``defense`` speak.
     """
 
     def __init__(
@@ -111,6 +125,9 @@ class Client:
         operation_timeout: float = wsreq.DEFAULT_OPERATION_TIMEOUT,
         allow_digest_without_qop: bool = False,
         enumeration_limits: EnumerationLimits | None = None,
+        transport: str | object = "builtin",
+        auth: object = None,
+        generation: str = "auto",
     ) -> None:
         if operation_timeout < names.MIN_OPERATION_TIMEOUT_SECONDS:
             raise exc.LocalProtocolError(
@@ -126,9 +143,16 @@ class Client:
         self.username = username
         self.operation_timeout = operation_timeout
         self.enumeration_limits = enumeration_limits or EnumerationLimits()
+        if generation not in GENERATIONS:
+            raise exc.UsageError(f"unknown generation {generation!r}; valid: {', '.join(GENERATIONS)}", host=host)
+        self._generation = generation
+        self.identified: IdentifyResult | None = None
+        """The last Identify answer (``identify()`` keeps it)."""
+        self._server_seen = ""
         credentials = Credentials(username, password) if password is not None else None
-        self.transport = Transport(host, port=port, tls=tls_config, credentials=credentials, timeout=timeout,
-                                   retries=retries, allow_digest_without_qop=allow_digest_without_qop)
+        self.transport: WSManTransport = _make_transport(
+            transport, host, auth=auth, port=port, tls=tls_config, credentials=credentials, timeout=timeout,
+            retries=retries, allow_digest_without_qop=allow_digest_without_qop)
 
     def __repr__(self) -> str:
         return f"Client({self.host!r}, port={self.transport.port}, username={self.username!r})"
@@ -140,14 +164,64 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        legacy = self.__dict__.get("eoi")
+        if legacy is not None:
+            legacy.close()
         self.transport.close()
+
+    # -- generation --------------------------------------------------------------------------------
+    @property
+    def generation(self) -> str:
+        """``"wsman"`` or ``"eoi"``: the protocol ``power`` and ``defense`` speak to this device.
+
+        Forced by the ``generation`` argument; with ``"auto"`` decided from the AMT version the client
+        has seen (Identify's ProductVersion, or AMT's ``Server`` header on any reply): legacy SOAP for
+        firmware without WS-Man (before 3.2), WS-Man otherwise, which every AMT from 3.2 on speaks.
+        Before any reply, WS-Man is tried: a device without it answers ``/wsman`` with a 404 whose
+        ``Server`` header names the version, and the operation is repeated over legacy SOAP
+        (:mod:`amtkit.generation`). So deciding costs no request of its own.
+        """
+        if self._generation != "auto":
+            return self._generation
+        from .eoi.names import serves_wsman
+
+        version = self.amt_version()
+        return "eoi" if version is not None and not serves_wsman(version) else "wsman"
+
+    def amt_version(self) -> tuple[int, int] | None:
+        """``(major, minor)`` as far as learnt so far (Identify's ProductVersion or the Server header)."""
+        from .eoi.names import parse_version
+
+        if self.identified is not None:
+            version = parse_version(self.identified.product_version or "")
+            if version is not None:
+                return version
+        server = self._server_seen
+        return parse_version(server) if names.SERVER_HEADER_PREFIX in server else None
+
+    @cached_property
+    def eoi(self) -> LegacySOAP:
+        """The legacy SOAP services (zeep, bundled WSDLs; needs ``amtkit[legacy]``)."""
+        from .eoi.services import LegacySOAP
+
+        return LegacySOAP(self)
 
     # -- feature areas ---------------------------------------------------------------------------
     @cached_property
     def power(self) -> PowerControl:
+        """Power state and actions, over WS-Man or legacy SOAP as :attr:`generation` says."""
+        if self._generation == "eoi":
+            return self.power_legacy
         from .power import PowerControl
 
         return PowerControl(self)
+
+    @cached_property
+    def power_legacy(self) -> LegacyPowerControl:
+        """``power`` over legacy SOAP, with what only it has (ASF state, capabilities, boot commands)."""
+        from .eoi.power import LegacyPowerControl
+
+        return LegacyPowerControl(self)
 
     @cached_property
     def boot(self) -> BootControl:
@@ -180,9 +254,18 @@ class Client:
     @cached_property
     def defense(self) -> DefenseControl:
         """System Defense: apply, remove and show host network filters (:mod:`amtkit.defense.client`)."""
+        if self._generation == "eoi":
+            return self.defense_legacy
         from .defense.client import DefenseControl
 
         return DefenseControl(self)
+
+    @cached_property
+    def defense_legacy(self) -> CircuitBreakerControl:
+        """``defense`` through the legacy Circuit Breaker service."""
+        from .eoi.defense import CircuitBreakerControl
+
+        return CircuitBreakerControl(self)
 
     @cached_property
     def inventory(self) -> InventoryReader:
@@ -194,17 +277,20 @@ class Client:
     def identify(self) -> IdentifyResult:
         """WS-Man Identify, sent without credentials as AMT allows."""
         reply = self.transport.post(wsreq.build_identify(), idempotent=True, authenticate=False)
+        self._server_seen = reply.server or self._server_seen
         if reply.status == 401:
             if self.transport.credentials is None:
                 raise exc.AuthenticationError("this device wants credentials even for Identify", host=self.host,
                                               hint="give a user and password (AMT_PASSWORD)")
             reply = self.transport.post(wsreq.build_identify(), idempotent=True)
+        self._server_seen = reply.server or self._server_seen
         self._check_http(reply, "Identify")
         try:
-            return parse_identify(reply.body)
+            self.identified = parse_identify(reply.body)
         except (XMLInputError, ResponseError) as error:
             raise exc.NotDetectedError(f"Identify answer is not WS-Management: {printable(error)}",
                                        host=self.host) from error
+        return self.identified
 
     def get(self, class_name: str, selectors: Mapping[str, Selector] | None = None) -> CimInstance:
         """WS-Transfer Get of one instance (singletons need no selectors)."""
@@ -349,6 +435,7 @@ class Client:
     def _call(self, body: bytes, *, idempotent: bool, resource_uri: str | None = None,
               action: str | None = None) -> Response:
         reply = self.transport.post(body, idempotent=idempotent)
+        self._server_seen = reply.server or self._server_seen
         self._check_http(reply, resource_uri or "")
         try:
             response = parse_response(reply.body)
@@ -374,11 +461,23 @@ class Client:
                       action=action)
         return response
 
+    def _check_wsman_exists(self, reply: HTTPReply) -> None:
+        """A 404 for ``/wsman`` from AMT older than 3.2: it has legacy SOAP only (the 404's Server header
+        says which version)."""
+        from .eoi.names import parse_version, serves_wsman
+
+        version = parse_version(reply.server)
+        if reply.status == 404 and version is not None and not serves_wsman(version):
+            raise exc.NotDetectedError(
+                f"AMT {version[0]}.{version[1]} has no WS-Management (it came with AMT 3.2)", host=self.host,
+                hint="speak legacy SOAP: Client(..., generation='eoi'), needs amtkit[legacy]")
+
     def _check_http(self, reply: HTTPReply, what: str) -> None:
         if reply.status in (200, 400, 500) and reply.body.lstrip()[:1] == b"<":
             return
         server = reply.server
         if _looks_amt(reply):
+            self._check_wsman_exists(reply)
             raise exc.RemoteProtocolError(f"HTTP {reply.status} from AMT for {names.class_name_of(what) or what}",
                                           host=self.host)
         raise exc.NotDetectedError(
@@ -394,6 +493,28 @@ def _looks_amt(reply: HTTPReply) -> bool:
     from .discovery.probe import parse_server_header  # only on the error path: it imports the prober
 
     return parse_server_header(reply.server) is not None
+
+
+GENERATIONS = ("auto", "wsman", "eoi")
+"""``Client(generation=...)``: decide from the version, or force WS-Man or legacy SOAP."""
+
+
+def _make_transport(kind: str | object, host: str, *, auth: object, **settings: Any) -> WSManTransport:
+    """The WS-Man transport asked for: the built-in one, or requests (by name or a Session)."""
+    if kind in ("builtin", None):
+        if auth not in (None, "digest"):
+            raise exc.UsageError("auth= needs transport='requests' (or a requests.Session)", host=host)
+        return Transport(host, **settings)
+    require("requests", purpose="the requests transport", host=host)
+    import requests
+
+    from .requests_transport import RequestsTransport
+
+    if kind == "requests":
+        return RequestsTransport(host, auth=auth, **settings)
+    if isinstance(kind, requests.Session):
+        return RequestsTransport(host, session=kind, auth=auth, **settings)
+    raise exc.UsageError(f"unknown transport {kind!r}: give 'builtin', 'requests' or a requests.Session", host=host)
 
 
 # Re-exports so users need not import the core for the common types.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import exceptions as exc
 from .codes import PowerAction, PowerState, ReturnValue
+from .generation import legacy_aware
 from .wsman import names
 from .wsman.values import EndpointReference
 
@@ -52,6 +53,7 @@ class PowerControl:
     def __init__(self, client: Client) -> None:
         self._client = client
 
+    @legacy_aware
     def status(self) -> PowerStatus:
         """The reported power state and the actions offered now.
 
@@ -74,6 +76,7 @@ class PowerControl:
     def state(self) -> PowerState:
         return self.status().state
 
+    @legacy_aware
     def request(self, action: PowerAction | str | int, *, check_offered: bool = True) -> None:
         """Request a power change.
 
@@ -95,6 +98,12 @@ class PowerControl:
             {"PowerState": code, "ManagedElement": MANAGED_SYSTEM},
             names.POWER_SERVICE_SELECTORS, check=False)
         self._raise_for(output.return_value, code)
+
+    def _legacy(self) -> PowerControl | None:
+        """The legacy SOAP twin when the client speaks legacy SOAP (:mod:`amtkit.generation`)."""
+        if type(self) is PowerControl and self._client.generation == "eoi":
+            return self._client.power_legacy
+        return None
 
     def _code(self, action: PowerAction | str | int) -> int:
         if isinstance(action, PowerState):

@@ -377,6 +377,7 @@ def test_enumeration_limits_must_be_positive() -> None:
 
 # -- descriptors above 1023 --------------------------------------------------------------------
 
+@pytest.mark.parametrize("client_transport", ["builtin"])  # looks at the built-in transport's socket
 def test_a_kept_alive_connection_is_reused_when_its_descriptor_is_above_1023(make_device, connect) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 1400:

@@ -203,6 +203,7 @@ def _dribble(conn: socket.socket) -> None:
         pass
 
 
+@pytest.mark.parametrize("client_transport", ["builtin"])  # requests' read timeout is per read (documented)
 def test_the_read_timeout_bounds_the_whole_reply_not_each_read(amt_device, connect, tcp_server) -> None:
     client = connect(amt_device, port=tcp_server(_dribble), retries=0, timeout=0.6)
     started = time.monotonic()

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 from .. import exceptions as exc
 from ..codes import ControlMode, PTStatus
+from ..generation import legacy_aware
 from ..wsman.names import Cls
 from ..wsman.schema import KEYS
 from ..wsman.values import CimInstance, EndpointReference, Selector, Value
@@ -392,6 +393,7 @@ class DefenseControl:
             raise exc.DefenseLimitError(str(error), what=error.what, limit=error.limit, actual=error.actual,
                                         host=self._client.host) from error
 
+    @legacy_aware
     def apply(
         self,
         filters: FilterSet | Policy,
@@ -425,7 +427,6 @@ class DefenseControl:
         :class:`~amtkit.exceptions.DefenseMismatchError`, :class:`~amtkit.exceptions.FeatureUnavailableError`
         (Client Control Mode) and the transport and WS-Man errors of :mod:`amtkit.exceptions`.
         """
-        start = self._client.transport.round_trips
         plan = self.plan(filters, manager=manager, anti_spoofing=anti_spoofing, timeout=timeout,
                          host_addresses=host_addresses)
         if not plan.safe and not force:
@@ -433,6 +434,7 @@ class DefenseControl:
             raise exc.LockoutError(
                 f"refusing to apply {plan.policy.name!r}: it would cut the host off from its management server\n"
                 + "\n".join(f"  {line}" for line in reasons), blocked=reasons, host=self._client.host)
+        start = self._round_trips()
         policy = plan.policy
         expected = [round_trip(f, i) for i, f in enumerate(policy.filters)]
         minutes = timeout_minutes(policy.timeout)
@@ -464,7 +466,7 @@ class DefenseControl:
             replaced_policies=len(ours) if current is None else 0, timeout_minutes=minutes,
             active=active, outranked_by=outranked,
             forced=(*(plan.refusal() if force else ()), *([IN_PLACE_NOTE] if replaced_in_place else [])),
-            round_trips=self._client.transport.round_trips - start,
+            round_trips=self._round_trips() - start,
         )
 
     def ping(
@@ -480,6 +482,7 @@ class DefenseControl:
         return self.apply(load("ping"), manager=manager, anti_spoofing=anti_spoofing, timeout=timeout,
                           force=force, port=port)
 
+    @legacy_aware
     def remove(self) -> RemoveResult:
         """Delete amtkit's activations, policies and filters (every port): full network again.
 
@@ -487,7 +490,7 @@ class DefenseControl:
         Raises :class:`~amtkit.exceptions.DefenseMismatchError` if one of amtkit's policies is still
         there afterwards.
         """
-        start = self._client.transport.round_trips
+        start = self._round_trips()
         with self._explained():
             state = self.state()
             activations, policies, filters = self._remove_ours(state)
@@ -498,8 +501,9 @@ class DefenseControl:
                         "amtkit's System Defense policy is still on the device after removal",
                         differences=[f"policy {name} still present" for name in left], host=self._client.host)
         return RemoveResult(self._client.host, activations, policies, filters,
-                            self._client.transport.round_trips - start)
+                            self._round_trips() - start)
 
+    @legacy_aware
     def show(self, *, port: int = 0, reset: bool = False) -> DefenseStatus:
         """The policy in force on ``port`` with per-filter counters, and all policies on the device.
 
@@ -525,6 +529,7 @@ class DefenseControl:
                 minutes = self._get_timeout(active.instance_id)
         return DefenseStatus(self._client.host, port, active, counters, state.policies, minutes, len(state.filters))
 
+    @legacy_aware
     def state(self, *, filter_classes: Sequence[str] = FILTER_CLASSES) -> DefenseState:
         """Read the policies, the filters of ``filter_classes`` and the activations (one read each)."""
         client = self._client
@@ -539,6 +544,16 @@ class DefenseControl:
         return DefenseState(policies, filters, activations)
 
     # -- steps -------------------------------------------------------------------------------------------
+
+    def _legacy(self) -> DefenseControl | None:
+        """The Circuit Breaker twin when the client speaks legacy SOAP (:mod:`amtkit.generation`)."""
+        if type(self) is DefenseControl and self._client.generation == "eoi":
+            return self._client.defense_legacy
+        return None
+
+    def _round_trips(self) -> int:
+        """HTTP exchanges so far with the device (for :attr:`ApplyResult.round_trips`)."""
+        return self._client.transport.round_trips
 
     def _identical(self, state: DefenseState, policy: Policy, expected: list[Filter], port: int) -> DevicePolicy | None:
         """amtkit's policy on the device if it is exactly ``policy``, active on ``port``, and alone."""
