@@ -165,7 +165,7 @@ class RequestsTransport:
         except exc.AMTError:
             raise
         except requests.RequestException as error:
-            raise transport_error(error, host=self.host, port=self.port, timeout=current.read) from None
+            raise transport_error(error, host=self.host, port=self.port, timeout=current.read) from error
         return HTTPReply(response.status_code, Headers(list(response.headers.items())), data)
 
     def _read(self, response: requests.Response) -> bytes:

@@ -107,8 +107,8 @@ def _int(data: CBMapping, key: str) -> int:
         raise InvalidFilterError(f"{key} is missing")
     try:
         return int(value)
-    except (TypeError, ValueError):
-        raise InvalidFilterError(f"{key} is not a number: {value!r}") from None
+    except (TypeError, ValueError) as error:
+        raise InvalidFilterError(f"{key} is not a number: {value!r}") from error
 
 
 def _bool(data: CBMapping, key: str) -> bool:
@@ -140,7 +140,7 @@ def _networks(ip_packet: object) -> tuple[int, IPNetwork | None, IPNetwork | Non
     try:
         address, mask = ip_address(str(desc.get("Address"))), ip_address(str(desc.get("AddressMask")))
     except ValueError as error:
-        raise InvalidFilterError(f"{kind}Desc holds no usable address and mask: {error}") from None
+        raise InvalidFilterError(f"{kind}Desc holds no usable address and mask: {error}") from error
     if address.version != version or mask.version != version:
         raise InvalidFilterError(f"{address}/{mask} is not an {kind} address and mask")
     width, bits = address.max_prefixlen, int(mask)
@@ -176,7 +176,7 @@ def filter_from_cb(data: CBMapping) -> Filter:
         direction = FilterDirection(_int(data, "FilterDirection"))
         profile = FilterProfile(_int(data, "FilterProfile"))
     except ValueError as error:
-        raise InvalidFilterError(str(error)) from None
+        raise InvalidFilterError(str(error)) from error
     rate = data.get("FilterProfileData")
     common: dict[str, Any] = {
         "direction": direction, "profile": profile, "event_on_match": _bool(data, "ActionEventOnMatch"),
@@ -233,8 +233,8 @@ def policy_from_cb(data: CBMapping) -> tuple[Policy, list[int]]:
     items = raw if isinstance(raw, list) else ([] if raw is None else [raw])
     try:
         handles = [int(h) for h in items]
-    except (TypeError, ValueError):
-        raise InvalidFilterError("FilterCreationHandles must be numbers") from None
+    except (TypeError, ValueError) as error:
+        raise InvalidFilterError("FilterCreationHandles must be numbers") from error
     policy = Policy(
         name=str(data.get("PolicyName") or "(unnamed)"),
         precedence=_int(data, "PolicyPrecedence"),

@@ -101,7 +101,7 @@ class CircuitBreakerControl(DefenseControl):
                 filter_to_cb(f, filter_wire_name(index, f.name))
             except DefenseError as error:
                 raise exc.FeatureUnavailableError(f"filter {index} ({f.describe()}): {error}", host=host,
-                                                  hint="split the filter, or use WS-Management") from None
+                                                  hint="split the filter, or use WS-Management") from error
         return super().apply(filters, manager=manager, anti_spoofing=anti_spoofing, timeout=timeout, force=force,
                              port=port, host_addresses=host_addresses)
 

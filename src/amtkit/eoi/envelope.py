@@ -64,8 +64,8 @@ class Fields:
             return None
         try:
             return int(value.strip())
-        except ValueError:
-            raise EnvelopeError(f"{name} is not a number: {value[:40]!r}") from None
+        except ValueError as error:
+            raise EnvelopeError(f"{name} is not a number: {value[:40]!r}") from error
 
     def boolean(self, name: str) -> bool | None:
         value = self.text(name)

@@ -163,7 +163,7 @@ class LegacyPowerControl(PowerControl):
         try:
             chosen = BootTarget.parse(target)
         except ValueError as error:
-            raise exc.UsageError(str(error), host=self._client.host) from None
+            raise exc.UsageError(str(error), host=self._client.host) from error
         special, parameter, iana = BOOT_COMMANDS[chosen]
         if then == "auto":
             state = self.status().state

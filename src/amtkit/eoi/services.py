@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .. import exceptions as exc
 from ..codes import PTStatus
 from ..http.optional import require
+from ..text import printable
 from .names import CONTENT_TYPE, Service
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class LegacySOAP:
         except exc.AMTError:
             raise
         except Exception as error:  # noqa: BLE001 - every zeep/requests/lxml failure is mapped below
-            raise self._mapped(error, service, what) from None
+            raise self._mapped(error, service, what) from error
         fields = _as_dict(self._zeep.helpers.serialize_object(reply, dict), service)
         status = fields.get(service.status_element)
         if not isinstance(status, int):
@@ -126,14 +127,14 @@ class LegacySOAP:
                     host=host, hint="use WS-Management (generation='wsman') for AMT 9 and later")
             return exc.RemoteProtocolError(f"{what}: HTTP {status} without a SOAP answer", host=host)
         if isinstance(error, zeep_exc.Fault):
-            return exc.RemoteProtocolError(f"{what}: the device answered with a SOAP fault: {error.message}",
+            return exc.RemoteProtocolError(f"{what}: the device answered with a SOAP fault: {printable(error.message)}",
                                            host=host)
         if isinstance(error, (zeep_exc.DTDForbidden, zeep_exc.EntitiesForbidden,
                               zeep_exc.ExternalReferenceForbidden)):
-            return exc.RemoteProtocolError(f"{what}: refusing hostile XML in the answer ({error})", host=host)
+            return exc.RemoteProtocolError(f"{what}: refusing hostile XML in the answer ({printable(error)})", host=host)
         if isinstance(error, (zeep_exc.ValidationError, TypeError)) and "Response" not in str(error):
             return exc.LocalProtocolError(f"{what}: cannot build the request: {error}", host=host)
-        return exc.RemoteProtocolError(f"{what}: unexpected answer: {type(error).__name__}: {error}", host=host)
+        return exc.RemoteProtocolError(f"{what}: unexpected answer: {type(error).__name__}: {printable(error)}", host=host)
 
 
 def return_error(what: str, operation: str, status: int, host: str | None) -> exc.AMTReturnError:

@@ -22,11 +22,11 @@ def require(module: str, *, purpose: str, host: str | None = None) -> ModuleType
     """Import ``module`` or raise :class:`~amtkit.exceptions.FeatureUnavailableError` naming the extra."""
     try:
         return importlib.import_module(module)
-    except ImportError:
+    except ImportError as error:
         top = module.split(".", 1)[0]
         extra = _EXTRA_OF.get(top)
         distribution = _DISTRIBUTION_OF.get(top, top)
         install = f"pip install 'amtkit[{extra}]'" if extra else f"pip install {distribution}"
         raise exc.FeatureUnavailableError(
             f"{purpose} needs the Python package {distribution}, which is not installed", host=host,
-            hint=install) from None
+            hint=install) from error

@@ -27,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from .. import exceptions as exc
 from .. import tls as amt_tls
 from ..config import TLSConfig
+from ..text import printable
 from .digest import (
     Challenge,
     Credentials,
@@ -81,10 +82,10 @@ class AMTDigestAuth(requests.auth.AuthBase):
             challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         except DigestAlgorithmError as error:
             raise exc.AuthenticationError(f"the device asks for digest algorithm {error.algorithm!r}; amtkit signs "
-                                          "with MD5, as Intel AMT does", host=self.host) from None
+                                          "with MD5, as Intel AMT does", host=self.host) from error
         except DigestError as error:
-            raise exc.NotDetectedError(f"answered 401 without a usable digest challenge ({error})",
-                                       host=self.host) from None
+            raise exc.NotDetectedError(f"answered 401 without a usable digest challenge ({printable(error)})",
+                                       host=self.host) from error
         if not challenge.supports_auth_qop:
             raise exc.NotDetectedError("answered 401 with a digest challenge amtkit cannot answer (no qop=auth)",
                                        host=self.host)
@@ -220,4 +221,4 @@ def transport_error(error: requests.RequestException, *, host: str, port: int, t
 
 
 def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return printable(text, limit)
