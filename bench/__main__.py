@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from . import defense, discovery, fuzz, httpreader, ider, load, sol, spine
+from . import defense, discovery, fleet, fuzz, httpreader, ider, load, sol, spine
 from .compare import compare_runs, format_comparison
 from .framework import Benchmark, Row, Settings, load_average, machine_description
 from .record import (
@@ -58,6 +58,9 @@ BENCHMARKS: list[Benchmark] = [
               "500 clients x 50 Gets (errors, p50/p99); a normal Get and simulator RSS under drip/pipeline/idle attack"),
     Benchmark("sol.console", sol.figures,
               "SOL keystroke round trip (p50, p99) and console output throughput against the simulator"),
+    Benchmark("fleet.jobs", fleet.jobs,
+              "1,000 simulated machines (20-80 ms, 5% hung, 2% silent, 2% wrong password): power status, "
+              "sequential ratio, quarantine, memory, kill -9 + resume, Dask"),
     # New areas join here: Benchmark("area.what", module.function, "one line: what it measures").
 ]
 

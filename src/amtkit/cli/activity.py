@@ -17,7 +17,7 @@ import sys
 import click
 
 from .. import exceptions as exc
-from .common import handle_errors
+from .common import handle_errors, store_option
 
 __all__ = ["log_group"]
 
@@ -34,8 +34,7 @@ _CSV_FIELDS = ("seq", "at", "operator", "host", "operation", "parameters", "outc
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the latest N records.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-              help="The store [$AMTKIT_STORE, else the user data directory].")
+@store_option
 @click.pass_context
 @handle_errors
 def log_group(ctx: click.Context, host: str | None, operation: str | None, since: str | None, until: str | None,

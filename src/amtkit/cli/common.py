@@ -94,6 +94,15 @@ def make_connection(username: str, port: int | None, tls: bool, ca_file: str | N
     return Connection(username=username, port=port, tls=tls_config, timeout=timeout, as_json=as_json)
 
 
+STORE_HELP = "The store [$AMTKIT_STORE, else the user data directory]."
+
+
+def store_option(command: F) -> F:
+    """Add ``--store FILE`` (passed as ``store_path``)."""
+    return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
+                        help=STORE_HELP)(command)
+
+
 def profile_options(command: F) -> F:
     """Add ``--profiles FILE`` and ``--profile NAME`` (credential profiles; see :func:`open_client`)."""
     options = [

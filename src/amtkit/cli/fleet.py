@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..text import printable, printable_data, terminal_safe
-from .common import Connection, open_store_quietly
+from .common import STORE_HELP, Connection, open_store_quietly
 
 if TYPE_CHECKING:
     from ..fleet.engine import FleetOptions, Login
@@ -74,7 +74,7 @@ def fleet_options(command: F) -> F:
                      help="Further attempts after a transient failure (never after an authentication failure)."),
         click.option("--csv", "as_csv", is_flag=True, help="Print the fleet report as CSV."),
         click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-                     help="Store for the job record and activity log [$AMTKIT_STORE, else the user data directory]."),
+                     help="Store for the job record and activity log " + STORE_HELP[len("The store "):]),
         click.option("--no-store", is_flag=True, help="Do not record the job (it cannot be resumed then)."),
         click.option("--dask", default=None, metavar="ADDRESS|local[:N]",
                      help="Run the job on Dask distributed: a scheduler's address, or a local cluster of N "
@@ -139,7 +139,7 @@ def run_fleet(task: Task, targets: Sequence[str], conn: Connection, profiles_fil
     login = login or login_for(conn, profiles_file, profile_name)
     store = None if fleet.no_store else open_store_quietly(fleet.store_path)
     try:
-        with _progress_for((conn.as_json or fleet.as_csv) and not sys.stderr.isatty()) as progress:
+        with progress_for((conn.as_json or fleet.as_csv) and not sys.stderr.isatty()) as progress:
             if fleet.dask is None:
                 report = run(task, targets, login=login, options=options_for(conn, fleet), store=store,
                              progress=progress)
@@ -156,9 +156,9 @@ def _run_on_dask(address: str, task: Task, targets: Sequence[str], login: Login,
                  store: Store | None, progress: Callable[[HostResult, int, int], None] | None) -> FleetReport:
     from contextlib import ExitStack
 
-    from ..fleet.distributed import _import_distributed, local_cluster, run_distributed
+    from ..fleet.distributed import import_distributed, local_cluster, run_distributed
 
-    distributed = _import_distributed()
+    distributed = import_distributed()
     with ExitStack() as stack:
         if address == "local" or address.startswith("local:"):
             count = address.partition(":")[2] or "2"
@@ -253,7 +253,7 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _progress_for(quiet: bool) -> _ProgressBar:
+def progress_for(quiet: bool) -> _ProgressBar:
     return _ProgressBar(quiet)
 
 

@@ -14,21 +14,14 @@ again, since it is never stored. A host whose change was in flight when the job 
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Any
 
 import click
 
-from .common import PASSWORD_ENV, handle_errors
+from .common import Connection, handle_errors, store_option
 from .fleet import print_report
 
 __all__ = ["job_group"]
-
-
-def _store_option(command: Any) -> Any:
-    return click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-                        help="The store [$AMTKIT_STORE, else the user data directory].")(command)
 
 
 @click.group("job")
@@ -39,7 +32,7 @@ def job_group() -> None:
 @job_group.command("list")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_store_option
+@store_option
 @handle_errors
 def list_command(limit: int, as_json: bool, store_path: str | None) -> None:
     """List the latest fleet jobs."""
@@ -68,7 +61,7 @@ def list_command(limit: int, as_json: bool, store_path: str | None) -> None:
 @click.argument("job_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the report as CSV.")
-@_store_option
+@store_option
 @handle_errors
 def show_command(job_id: int, as_json: bool, as_csv: bool, store_path: str | None) -> None:
     """Show a job's report as the store has it; the exit code is the job's (0, 20, 21, 130)."""
@@ -96,7 +89,7 @@ def show_command(job_id: int, as_json: bool, as_csv: bool, store_path: str | Non
 @click.option("--concurrency", type=click.IntRange(1, 4096), default=None, help="Override the job's concurrency.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the report as CSV.")
-@_store_option
+@store_option
 @handle_errors
 def resume_command(job_id: int, retry_in_doubt: bool, profiles_file: str | None, concurrency: int | None,
                    as_json: bool, as_csv: bool, store_path: str | None) -> None:
@@ -107,7 +100,7 @@ def resume_command(job_id: int, retry_in_doubt: bool, profiles_file: str | None,
     from ..fleet.jobs import load_job
     from ..profiles import ProfileSet
     from ..store import Store
-    from .fleet import _progress_for
+    from .fleet import progress_for
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -119,23 +112,17 @@ def resume_command(job_id: int, retry_in_doubt: bool, profiles_file: str | None,
         if profiles_file is not None:
             login = Login(profiles=ProfileSet.load(profiles_file))
         else:
-            login = Login(recorded.get("username", "admin"), _password())
+            login = Login(recorded.get("username", "admin"), _password(recorded.get("username", "admin")))
         options = FleetOptions.from_dict({k: v for k, v in job.options.items() if k not in ("login", "builtin")})
         if concurrency is not None:
             options = dataclasses.replace(options, concurrency=concurrency)
-        with _progress_for((as_json or as_csv) and not sys.stderr.isatty()) as progress:
+        with progress_for((as_json or as_csv) and not sys.stderr.isatty()) as progress:
             report = resume(job_id, store=store, login=login, options=options, progress=progress,
                             retry_in_doubt=retry_in_doubt)
     print_report(report, as_json, as_csv)
     sys.exit(report.exit_code)
 
 
-def _password() -> str:
-    password = os.environ.get(PASSWORD_ENV)
-    if password is None:
-        if not sys.stdin.isatty():
-            raise click.UsageError(f"no password: set {PASSWORD_ENV} (passwords are never stored with a job)")
-        import getpass
-
-        password = getpass.getpass("AMT password: ")
-    return password
+def _password(username: str) -> str:
+    """``AMT_PASSWORD`` or a prompt, as every command asks (never stored with a job)."""
+    return Connection(username=username, port=None, tls=None, timeout=30.0, as_json=False).password()

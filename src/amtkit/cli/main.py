@@ -5,6 +5,8 @@ Exit codes (one per error category, see docs/cli.md and amtkit.exceptions.EXIT_C
 failed, 7 not provisioned, 8 WS-Man fault, 9 feature not available, 10 AMT status code,
 11 protocol error, 12 power error, 13 power state unknown, 14 lockout check refused,
 15 image not bootable, 16 power state not reached in time, 17 AMT busy, 130 cancelled.
+A fleet job (a command given many targets, see amtkit.cli.fleet): 0 every host succeeded,
+20 some failed, 21 none succeeded, 130 cancelled.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ from typing import Any
 
 import click
 
-from .common import connection_options, handle_errors, make_connection, profile_options
+from .common import connection_options, handle_errors, make_connection, profile_options, store_option
 from .defense import _defense_errors
-from .fleet import FleetArgs, fleet_options, login_for, options_for, print_report
+from .fleet import FleetArgs, fleet_options, login_for, options_for, print_report, progress_for
 
 __all__ = ["quarantine_group"]
 
@@ -84,10 +84,8 @@ def apply_command(targets: tuple[str, ...], filters: str, managers: tuple[str, .
         if grace or not requested.scheduled:
             _say_requested(summary, as_json)
             sys.exit(0 if not requested.refused else 20)
-        from .fleet import _progress_for
-
         login = login_for(conn, profiles_file, profile_name)
-        with _progress_for(as_json and not sys.stderr.isatty()) as progress:
+        with progress_for(as_json and not sys.stderr.isatty()) as progress:
             reports = run_due(store, login=login, options=fleet_options_, progress=progress,
                               hosts=requested.scheduled)
     if not as_json:
@@ -123,8 +121,7 @@ _STATUS_FIELDS = ("host", "state", "requested_by", "requested_at", "applied_at",
 @click.option("--all", "include_closed", is_flag=True, help="Also released and cancelled quarantines.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-              help="The store [$AMTKIT_STORE, else the user data directory].")
+@store_option
 @handle_errors
 def status_command(targets: tuple[str, ...], include_closed: bool, as_json: bool, as_csv: bool,
                    store_path: str | None) -> None:
@@ -173,12 +170,11 @@ def release_command(targets: tuple[str, ...], as_json: bool, profiles_file: str 
     """Release TARGETS: amtkit's filters removed (full network), the record closed with who and when."""
     from ..quarantine import release
     from ..store import Store
-    from .fleet import _progress_for
 
     conn = make_connection(as_json=as_json, **options)
     with Store.open(fleet.store_path) as store:
         login = login_for(conn, profiles_file, profile_name)
-        with _progress_for(as_json and not sys.stderr.isatty()) as progress:
+        with progress_for(as_json and not sys.stderr.isatty()) as progress:
             report, cancelled = release(store, targets, login=login, options=options_for(conn, fleet),
                                         progress=progress)
     for host in cancelled:
@@ -198,8 +194,7 @@ def release_command(targets: tuple[str, ...], as_json: bool, profiles_file: str 
 @click.option("--user", "-u", "username", envvar="AMT_USER", default="admin", show_default=True, help="Digest user.")
 @profile_options
 @click.option("--json", "as_json", is_flag=True, help="Print each job's report as JSON (one line each).")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
-              help="The store [$AMTKIT_STORE, else the user data directory].")
+@store_option
 @handle_errors
 def run_command(watch: float | None, username: str, profiles_file: str | None, profile_name: str | None,
                 as_json: bool, store_path: str | None) -> None:

@@ -38,12 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["run_distributed", "local_cluster"]
 
-SHARDS_PER_WORKER = 4
-"""Shards per worker thread: small enough that a slow shard does not hold the job's tail, few enough that
-scheduling costs little."""
 
 
-def _import_distributed() -> Any:
+def import_distributed() -> Any:
     try:
         import distributed
     except ImportError as error:
@@ -53,7 +50,7 @@ def _import_distributed() -> Any:
 
 def local_cluster(workers: int = 2) -> Any:
     """A Dask ``LocalCluster`` of ``workers`` processes (one thread each; each runs its shard's thread pool)."""
-    distributed = _import_distributed()
+    distributed = import_distributed()
     return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                     dashboard_address=None)
 
@@ -84,11 +81,15 @@ def run_distributed(
     shards: int | None = None,
 ) -> FleetReport:
     """:func:`amtkit.fleet.run` with the hosts sharded over the workers of ``dask`` (a
-    ``distributed.Client``). ``options.concurrency`` is per worker. Same report, same store records."""
+    ``distributed.Client``). Same report, same store records.
+
+    ``shards`` defaults to the cluster's worker threads, one shard each: every shard pays for its slowest
+    (hung) hosts up to the deadline, so fewer, larger shards finish first. ``options.concurrency`` is
+    per shard (hosts one shard works on at once)."""
     from .jobs import JobJournal
     from .targets import resolve_targets
 
-    distributed = _import_distributed()
+    distributed = import_distributed()
     login = login or Login()
     options = options or FleetOptions()
     hosts = resolve_targets(targets, store=store)
@@ -103,7 +104,7 @@ def run_distributed(
     workers = max(1, sum(dask.nthreads().values()))
     spec = task.spec() if task.builtin else None
     futures = [dask.submit(_run_shard, spec, None if task.builtin else task, shard, login, options, pure=False)
-               for shard in _shards(work, shards or workers * SHARDS_PER_WORKER)]
+               for shard in _shards(work, shards or workers)]
     results: dict[int, HostResult] = {}
     cancelled = False
     try:
