@@ -295,3 +295,25 @@ def test_coverage_table_lists_each_class_once_with_its_verdict(client: Client) -
     table = markdown(rows, lists)
     assert table.count("| `CIM_Chip` |") == 1
     assert f"| {SERVED} |" in table and f"| {KNOWN_EMPTY} |" in table
+
+
+def test_a_selector_named_with_the_wsman_prefix_is_understood_as_the_amt_package_writes_it(
+        amt_device, client: Client) -> None:  # type: ignore[no-untyped-def]
+    service = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_BootService"
+    setting = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_BootConfigSetting"
+    envelope = (
+        '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        f'xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:n1="{service}"><s:Header>'
+        f'<wsa:Action s:mustUnderstand="true">{service}/SetBootConfigRole</wsa:Action>'
+        f'<wsa:To s:mustUnderstand="true">http://{amt_device.host}:{amt_device.port}/wsman</wsa:To>'
+        f'<wsman:ResourceURI s:mustUnderstand="true">{service}</wsman:ResourceURI>'
+        '<wsa:MessageID s:mustUnderstand="true">uuid:5c1b-amt-package</wsa:MessageID></s:Header><s:Body>'
+        "<n1:SetBootConfigRole_INPUT><n1:BootConfigSetting>"
+        "<wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address>"
+        f"<wsa:ReferenceParameters><wsman:ResourceURI>{setting}</wsman:ResourceURI><wsman:SelectorSet>"
+        '<wsman:Selector wsman:Name="InstanceID">Intel(r) AMT: Boot Configuration 0</wsman:Selector>'
+        "</wsman:SelectorSet></wsa:ReferenceParameters></n1:BootConfigSetting><n1:Role>1</n1:Role>"
+        "</n1:SetBootConfigRole_INPUT></s:Body></s:Envelope>")
+    reply = rs.parse_response(client.transport.post(envelope.encode(), idempotent=False).body)
+    assert reply.method_output().return_value == 0

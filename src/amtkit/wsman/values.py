@@ -148,7 +148,8 @@ def parse_selector_set(element: etree._Element) -> dict[str, Selector]:
         if _local(selector.tag) != "Selector":
             continue
         nested = next(iter(selector), None)
-        name = str(selector.get("Name", ""))
+        # ``Name``, or ``wsman:Name`` as the ``amt`` package writes it (AMT takes both).
+        name = str(selector.get("Name") or selector.get(f"{{{names.WSMAN}}}Name", ""))
         if nested is not None and _local(nested.tag) == "EndpointReference":
             selectors[name] = parse_epr(nested)
         else:
