@@ -10,6 +10,8 @@ from typing import Any
 
 from amtkit.codes import ControlMode, PowerAction, PowerState, ProvisioningState
 from amtkit.defense.model import FilterDirection, IPAddress, Packet
+from amtkit.events.audit import AuditRecord
+from amtkit.events.records import EventRecord, EventSeverity, SensorType
 from amtkit.wsman.values import Value
 
 from .backends.boot import BootRecord, SequentialReadPlan, boot_backend_of
@@ -206,3 +208,23 @@ class DeviceControl:
         """``IPS_OptInService.OptInRequired``: 0 none, 1 KVM only, 0xFFFFFFFF everything."""
         with self.device.lock:
             consent_of(self.device).required = required
+    # -- event and audit logs (amtsim.backends.eventlog) ---------------------------------------------
+    def event_log(self) -> list[EventRecord]:
+        """The event log, newest first."""
+        with self.device.lock:
+            return list(self.device.event_log.records)
+
+    def audit_log(self) -> list[AuditRecord]:
+        """The audit log, oldest first."""
+        with self.device.lock:
+            return list(self.device.event_log.audit)
+
+    def raise_events(self, count: int = 1) -> None:
+        """``count`` test events (a watchdog's "system event" record each), logged and alerted as any other."""
+        with self.device.lock:
+            log = self.device.event_log
+            for number in range(count):
+                record = EventRecord(int(log.clock()), sensor_type=SensorType.SYSTEM_EVENT,
+                                     severity=EventSeverity.INFORMATION, entity=0x26,
+                                     data=number.to_bytes(4, "big").rjust(8, b"\0"))
+                log.log("test", record, number=number)

@@ -21,6 +21,7 @@ from amtkit.wsman.responses import EnumItem, amt_message_id
 
 from .backends.accounts import Accounts
 from .backends.availability import Availability
+from .backends.eventlog import EventLogBackend, Requester
 from .backends.general import GeneralBackend
 from .backends.power import PowerBackend
 from .config import DeviceConfig
@@ -81,6 +82,14 @@ class SimulatedDevice:
             lockout_seconds=cfg.timing.lockout_seconds, clock=self.clock,
         )
         self.availability = Availability(cfg.faults, clock=self.clock)
+        self.event_log = EventLogBackend()
+        """The event and audit logs (:mod:`amtsim.backends.eventlog`)."""
+        self.requester: Requester | None = None
+        """Who sent the request being handled (user, address): set by the listeners, read for audit records."""
+        self.accounts.on_failure = lambda user, locked: self.event_log.login_failed(user, self.requester, locked)
+        from .backends.boot import boot_backend_of
+
+        boot_backend_of(self).on_record.append(lambda boot: self.event_log.powered_up(boot.booted, boot.target))
         self.http_connections: ConnectionTable | None = None
         """The open WS-Man connections while the device listens (:mod:`amtsim.connections`)."""
         self._message_counter = itertools.count(random.randrange(0x1000, 0x100000))

@@ -18,7 +18,7 @@ from amtkit.wsman.requests import Request, RequestError, parse_request
 from amtkit.wsman.responses import EnumItem
 from amtkit.wsman.xmlsafe import XMLInputError, XMLSecurityError
 
-from . import errors
+from . import auditing, errors
 from .device import SimulatedDevice
 from .handlers import REGISTRY
 from .handlers.base import epr_of
@@ -95,7 +95,10 @@ def dispatch_wsman(device: SimulatedDevice, body: bytes, *, waited: float = 0.0)
 def _answer(device: SimulatedDevice, request: Request, waited: float) -> Reply:
     try:
         _check_headers(request)
-        return _dispatch(device, request)
+        reply = _dispatch(device, request)
+        if reply.status == 200:
+            auditing.observe(device, request, reply.outcome)  # what the change leaves in the audit log
+        return reply
     except errors.Deferred as deferred:
         limit = request.operation_timeout or DEFAULT_WAIT_SECONDS
         if waited + deferred.seconds > limit:

@@ -87,6 +87,7 @@ from amtkit.redirection.messages import (
 from .atapi import FirmwareDrives, firmware_flow
 from .backends.accounts import Verdict
 from .backends.boot import BootPlan, boot_backend_of
+from .backends.eventlog import Requester
 from .backends.redirection import redirection_service_of
 from .backends.serial import host_console_of
 from .bios import BiosBoot, BootResult, CommandOutcome, FirmwareFlow, ReplyAssembler, SequentialRead
@@ -172,6 +173,11 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.last_received = self.last_sent = device.clock()
+
+    def _requester(self) -> Requester:
+        """Who this session is, for the audit log: its user and the console's address."""
+        peer = self.transport.get_extra_info("peername") if self.transport is not None else None
+        return Requester(self.username or "", str(peer[0]) if peer else "")
 
     # -- FirmwareSession (called from any thread) -------------------------------------------------
     @property
@@ -287,6 +293,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
         if message.auth_type not in offered:
             self._refuse_auth(message.auth_type, f"{message.auth_type.name} authentication is not offered")
             return
+        with self.device.lock:
+            self.device.requester = self._requester()  # failed logins here are audited with this address
         if message.auth_type is AuthType.BASIC:
             self._authenticate_basic(message)
             return
@@ -363,6 +371,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             self._shutdown("another SOL session is open")
             return
         assert self._loop is not None
+        with self.device.lock:
+            self.device.event_log.session("sol", True, self._requester())
         self.sol = FirmwareSOL(self.device, self._loop, self._send_sequenced, message)
         self.phase = Phase.SOL
         self.sol.start()
@@ -381,6 +391,7 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             sol.stop()
             with self.device.lock:
                 redirection_service_of(self.device).release_sol(self)
+                self.device.event_log.session("sol", False, self._requester())
         if self.phase is Phase.SOL:
             self.phase = Phase.OPEN
 
@@ -398,6 +409,8 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             self._shutdown("another IDE-R session is open")
             return
         self.heartbeat = message.heartbeat / 1000
+        with self.device.lock:
+            self.device.event_log.session("ider", True, self._requester())
         self._send_sequenced(StartIDERRedirectionReply(read_buffer_size=READ_BUFFER_SIZE,
                                                        write_buffer_size=READ_BUFFER_SIZE))
         self.phase = Phase.IDER
@@ -445,6 +458,7 @@ class FirmwareSessionProtocol(asyncio.Protocol):
             service = redirection_service_of(self.device)
             if service.ider_session is self:
                 service.ider_session = None
+                self.device.event_log.session("ider", False, self._requester())
         self.phase = Phase.OPEN
 
     # -- the boot --------------------------------------------------------------------------------

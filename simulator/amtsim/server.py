@@ -28,6 +28,7 @@ from amtkit.wsman import names
 
 from . import httpwire
 from .backends.accounts import Verdict
+from .backends.eventlog import Requester
 from .config import DeviceConfig
 from .connections import ConnectionTable, Phase
 from .device import SimulatedDevice
@@ -97,11 +98,15 @@ class WSManProtocol(asyncio.Protocol):
         self._closing = False
         self._peer_done = False
         self._turn_pending = False
+        self.peer = ""
+        """The client's address (audit records say where a request came from)."""
 
     # -- asyncio ---------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer[0]) if peer else ""
         self.phase_since = asyncio.get_running_loop().time()
         if not self.table.admit(self):
             self._closing = True
@@ -259,6 +264,7 @@ class WSManProtocol(asyncio.Protocol):
         request, received = self._queue[0]
         try:
             with self.device.lock:
+                self.device.requester = Requester(held.user if held.user != "-" else "", self.peer)
                 reply = dispatch_wsman(self.device, request.body, waited=time.monotonic() - received)
             handled = self._wsman_handled(reply, held.user)
         except Exception:
@@ -351,12 +357,15 @@ class WSManProtocol(asyncio.Protocol):
             if refusal is not None:
                 return refusal
             device.stats.wsman_requests += 1
+            device.requester = Requester(user if user != "-" else "", self.peer)
+            device.event_log.login_succeeded(user)
             device.sync_faults()
             return self._wsman_handled(dispatch_wsman(device, request.body), user or "-")
 
     def _authenticate(self, request: httpwire.HTTPRequest) -> tuple[_Handled | None, str]:
         """``(None, user)`` when the request carries valid digest credentials, else the 401 to send."""
         device = self.device
+        device.requester = Requester("", self.peer)  # a failed login is audited with this address
         verdict, user = device.accounts.verify(request.headers.get("authorization"), request.method, request.target)
         if verdict is Verdict.OK:
             return None, user or "-"

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .eoi.defense import CircuitBreakerControl
     from .eoi.power import LegacyPowerControl
     from .eoi.services import LegacySOAP
+    from .events.log import AuditLogReader, EventLogReader
     from .ider.session import IDERControl
     from .inventory import InventoryReader
     from .power import PowerControl
@@ -266,6 +267,20 @@ class Client:
         from .eoi.defense import CircuitBreakerControl
 
         return CircuitBreakerControl(self)
+
+    @cached_property
+    def events(self) -> EventLogReader:
+        """The event log and alert subscriptions (:mod:`amtkit.events`)."""
+        from .events.log import EventLogReader
+
+        return EventLogReader(self)
+
+    @cached_property
+    def audit(self) -> AuditLogReader:
+        """The audit log: who did what, from where, when (:mod:`amtkit.events`)."""
+        from .events.log import AuditLogReader
+
+        return AuditLogReader(self)
 
     @cached_property
     def inventory(self) -> InventoryReader:

@@ -113,6 +113,9 @@ class Accounts:
         self._forgotten_upto = 0
         """Every nonce with a serial up to this one may have been answered and forgotten: stale."""
         self._failures: dict[str, _Failures] = {}
+        self.on_failure: Callable[[str, bool], None] | None = None
+        """Called with the user and whether the account is now locked, for every failed login of an
+        existing account (the event and audit logs record them)."""
 
     def set_password(self, user: str, password: str) -> None:
         self._ha1[user] = Credentials(user, password).ha1(self.realm)
@@ -188,6 +191,8 @@ class Accounts:
         record.count += 1
         if record.count >= self.lockout_threshold:
             record.locked_until = now + self.lockout_seconds
+        if self.on_failure is not None:
+            self.on_failure(user, record.count >= self.lockout_threshold)
         return Verdict.DENIED
 
     def _proves_password(self, username: str, response: str, expected: Callable[[str], str]) -> bool:

@@ -187,6 +187,8 @@ class DefenseEvent:
     policy: str | None
     filter_handle: int | None
     detail: str
+    inbound: bool | None = None
+    """For traffic events: whether the packet was coming in to the host."""
 
 
 @dataclass
@@ -215,6 +217,8 @@ class DefenseBackend:
     stored_as: Callable[[str, dict[str, Value]], dict[str, Value]] | None = None
     """Fault injection: rewrites the properties a Create stores, ``(class name, properties) ->
     properties``, for firmware that keeps something other than what it was sent."""
+    on_event: Callable[[DefenseEvent], None] | None = None
+    """Called for every entry of :attr:`events` (the device's event log records traffic events)."""
 
     def __post_init__(self) -> None:
         self._filter_handles = itertools.count(1)
@@ -413,7 +417,8 @@ class DefenseBackend:
         rule = compiled.explain(decision, packet.direction)
         live = self._live.setdefault((port, policy.handle), _Live())
         if decision.anti_spoofing:
-            self._log("anti-spoofing", policy.name, None, f"{packet.describe()}: source is not the host's")
+            self._log("anti-spoofing", policy.name, None, f"{packet.describe()}: source is not the host's",
+                      inbound=packet.direction is FilterDirection.RECEIVE)
             return TrafficVerdict(False, Action.DROP.value, "anti-spoofing", rule, policy.name)
         if decision.filter_index is None:
             direction = packet.direction.name.lower()
@@ -421,7 +426,8 @@ class DefenseBackend:
                 live.defaults[direction] += 1
             if decision.event and (port, policy.handle, direction) not in self._quiet_defaults:
                 self._quiet_defaults.add((port, policy.handle, direction))
-                self._log("default", policy.name, None, f"{packet.describe()}: {rule}")
+                self._log("default", policy.name, None, f"{packet.describe()}: {rule}",
+                          inbound=packet.direction is FilterDirection.RECEIVE)
             return TrafficVerdict(decision.passes, decision.action.value, "default", rule, policy.name)
         handle = policy.filter_handles[decision.filter_index]
         stored = self.filters[handle]
@@ -429,7 +435,8 @@ class DefenseBackend:
         if decision.counted or stored.model.profile is FilterProfile.RATE_LIMIT:
             live.counted[handle] += 1
         if decision.event:
-            self._log("match", policy.name, handle, f"{packet.describe()}: {rule}")
+            self._log("match", policy.name, handle, f"{packet.describe()}: {rule}",
+                      inbound=packet.direction is FilterDirection.RECEIVE)
         if decision.action is Action.RATE_LIMIT and not self._within_rate(handle, stored.model.rate_limit or 0):
             return TrafficVerdict(False, Action.DROP.value, "rate-limit", f"{rule}, over its rate", policy.name, handle)
         return TrafficVerdict(decision.passes, decision.action.value, "filter", rule, policy.name, handle)
@@ -478,8 +485,12 @@ class DefenseBackend:
             "totals": dict(self.totals),
         }
 
-    def _log(self, kind: str, policy: str | None, handle: int | None, detail: str) -> None:
-        self.events.append(DefenseEvent(self.now(), kind, policy, handle, detail))
+    def _log(self, kind: str, policy: str | None, handle: int | None, detail: str,
+             inbound: bool | None = None) -> None:
+        event = DefenseEvent(self.now(), kind, policy, handle, detail, inbound)
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
 
 def _for_management_engine(packet: Packet) -> bool:
@@ -504,5 +515,7 @@ def defense_of(device: SimulatedDevice) -> DefenseBackend:
         except ValueError:
             pass  # a host name: anti-spoofing then has no address to enforce
         backend = DefenseBackend(host_addresses=host, clock=device.clock)
+        backend.on_event = lambda event: device.event_log.filter_event(
+            event.kind, event.filter_handle, bool(event.inbound), event.detail)
         device.extensions["defense"] = backend
     return backend

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     certificates,
     consent,
     defense,
+    events,
     general,
     hardware,
     inventory,

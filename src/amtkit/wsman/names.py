@@ -69,6 +69,14 @@ class Action:
     PULL: Final = WSEN + "/Pull"
     RELEASE: Final = WSEN + "/Release"
 
+    SUBSCRIBE: Final = WSEVT + "/Subscribe"
+    UNSUBSCRIBE: Final = WSEVT + "/Unsubscribe"
+    RENEW: Final = WSEVT + "/Renew"
+    EVENT: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event"
+    """A pushed event (DSP0226 10.2.9): what AMT posts to a subscriber."""
+    ACK: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Ack"
+    """A subscriber's acknowledgement of a PushWithAck event (DSP0226 10.7)."""
+
     FAULT_WSA: Final = WSA + "/fault"
     FAULT_WSMAN: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
     FAULT_WSEN: Final = WSEN + "/fault"
@@ -161,6 +169,12 @@ class Cls:
     IPS_SecIOService: Final = "IPS_SecIOService"
     AMT_AssetTableService: Final = "AMT_AssetTableService"
     AMT_WebUIService: Final = "AMT_WebUIService"
+    AMT_MessageLog: Final = "AMT_MessageLog"
+    AMT_AuditLog: Final = "AMT_AuditLog"
+    CIM_FilterCollection: Final = "CIM_FilterCollection"
+    CIM_FilterCollectionSubscription: Final = "CIM_FilterCollectionSubscription"
+    CIM_ListenerDestinationWSManagement: Final = "CIM_ListenerDestinationWSManagement"
+    CIM_AlertIndication: Final = "CIM_AlertIndication"
 
 
 # --- well-known instances (selector sets seen on real AMT) -------------------------------------
@@ -189,6 +203,27 @@ BOOT_SERVICE_SELECTORS: Final = {"CreationClassName": "CIM_BootService", "Name":
                                  **AMT_SYSTEM_SELECTORS}
 REDIRECTION_SERVICE_SELECTORS: Final = {"CreationClassName": "AMT_RedirectionService",
                                         "Name": REDIRECTION_SERVICE_NAME, **AMT_SYSTEM_SELECTORS}
+
+MESSAGE_LOG_NAME: Final = "Intel(r) AMT:MessageLog 1"
+"""``AMT_MessageLog`` Name and ElementName (a single instance)."""
+AUDIT_LOG_NAME: Final = "Intel(r) AMT:Audit Log"
+AUDIT_LOG_ELEMENT_NAME: Final = "Intel(r) AMT Audit Log"
+
+# --- WS-Eventing as AMT does it (DSP0226 10; Intel AMT SDK "WS-Eventing") ----------------------
+DELIVERY_PUSH: Final = WSEVT + "/DeliveryModes/Push"
+DELIVERY_PUSH_WITH_ACK: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck"
+HTTP_BASIC_SECURITY_PROFILE: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/basic"
+HTTPS_BASIC_SECURITY_PROFILE: Final = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/basic"
+USERNAME_TOKEN_TYPE: Final = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+                              "#UsernameToken")
+PASSWORD_TEXT_TYPE: Final = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+                             "#PasswordText")
+ALERT_FILTER_PREFIX: Final = "Intel(r) AMT:"
+"""``CIM_FilterCollection`` InstanceIDs start with it: ``Intel(r) AMT:All``."""
+LISTENER_CREATION_CLASS: Final = "CIM_ListenerDestinationWSMAN"
+"""The CreationClassName AMT gives a subscriber's listener (shorter than the class name)."""
+ALERT_SYSTEM_NAME: Final = "Intel(r) AMT"
+"""SystemName / OwningEntity of AMT's pushed alerts."""
 
 #: The product prefix AMT puts in its ``Server:`` header; the version follows it.
 SERVER_HEADER_PREFIX: Final = "Intel(R) Active Management Technology"

@@ -364,10 +364,17 @@ class Response:
                     return_value = int((child.text or "").strip())
                 except ValueError as error:
                     raise ResponseError(f"ReturnValue is not an integer: {child.text!r}") from error
-            elif any(_local(c.tag) == "ReferenceParameters" for c in child):
-                outputs[local] = parse_epr(child)
             else:
-                outputs[local] = (child.text or "").strip()
+                value: Value = parse_epr(child) if any(_local(c.tag) == "ReferenceParameters" for c in child) \
+                    else (child.text or "").strip()
+                # A repeated output (GetRecords' RecordArray, ReadRecords' EventRecords) is an array.
+                existing = outputs.get(local)
+                if existing is None:
+                    outputs[local] = value
+                elif isinstance(existing, list):
+                    existing.append(value)  # type: ignore[arg-type]
+                else:
+                    outputs[local] = [existing, value]  # type: ignore[list-item]
         if return_value is None:
             raise ResponseError("the method response has no ReturnValue")
         return MethodOutput(return_value=return_value, outputs=outputs)

@@ -157,6 +157,19 @@ CLASS_SCHEMAS: dict[str, dict[str, str]] = {
     },
     "CIM_KVMRedirectionSAP": {"EnabledState": "int", "RequestedState": "int", "KVMProtocol": "int",
                               **_ENABLED_ELEMENT_DATES},
+    # Event and audit logs (Intel AMT SDK AMT_MessageLog, AMT_AuditLog; recorded Get answers).
+    "AMT_MessageLog": {
+        "Capabilities": "int[]", "CharacterSet": "int", "CurrentNumberOfRecords": "int", "EnabledDefault": "int",
+        "EnabledState": "int", "HealthState": "int", "IsFrozen": "bool", "LastChange": "int", "LogState": "int",
+        "MaxLogSize": "int", "MaxNumberOfRecords": "int", "MaxRecordSize": "int", "OperationalStatus": "int[]",
+        "OverwritePolicy": "int", "PercentageNearFull": "int", "RequestedState": "int", "SizeOfHeader": "int",
+        "SizeOfRecordHeader": "int",
+    },
+    "AMT_AuditLog": {
+        "AuditState": "int", "CurrentNumberOfRecords": "int", "EnabledState": "int", "MaxAllowedAuditors": "int",
+        "MaxNumberOfRecords": "int", "OverwritePolicy": "int", "PercentageFree": "int", "RequestedState": "int",
+        "StoragePolicy": "int", "MinDaysToKeep": "int", "TimeOfLastRecord": "datetime",
+    },
 }
 
 #: Key properties (selectors) of each class, where amtkit needs them.
@@ -185,6 +198,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "CIM_Processor": ("CreationClassName", "DeviceID", "SystemCreationClassName", "SystemName"),
     "CIM_BIOSElement": ("Name", "SoftwareElementID", "SoftwareElementState", "TargetOperatingSystem", "Version"),
     "CIM_KVMRedirectionSAP": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    "AMT_MessageLog": ("CreationClassName", "Name"),
+    "AMT_AuditLog": ("Name",),
 }
 
 
