@@ -208,6 +208,7 @@ class DeviceControl:
         """``IPS_OptInService.OptInRequired``: 0 none, 1 KVM only, 0xFFFFFFFF everything."""
         with self.device.lock:
             consent_of(self.device).required = required
+
     # -- event and audit logs (amtsim.backends.eventlog) ---------------------------------------------
     def event_log(self) -> list[EventRecord]:
         """The event log, newest first."""
