@@ -403,8 +403,8 @@ def decode_audit_record(data: bytes | str) -> AuditRecord:
     if isinstance(data, str):
         try:
             data = base64.b64decode(data.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise AuditRecordError("an audit log record is not valid base64") from None
+        except (binascii.Error, ValueError) as error:
+            raise AuditRecordError("an audit log record is not valid base64") from error
     reader = _Reader(data)
     app, event_id = struct.unpack(">HH", reader.take(4, "application and event IDs"))
     initiator_type = reader.byte("initiator type")

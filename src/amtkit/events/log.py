@@ -185,7 +185,7 @@ class EventLogReader:
             return decode_event_record(text)
         except RecordError as error:
             raise exc.RemoteProtocolError(f"unreadable event log record {text[:40]!r}: {error}",
-                                          host=self._client.host) from None
+                                          host=self._client.host) from error
 
     def _get_records_error(self, value: int) -> exc.AMTError:
         try:
@@ -245,7 +245,7 @@ class AuditLogReader:
             return decode_audit_record(text)
         except AuditRecordError as error:
             raise exc.RemoteProtocolError(f"unreadable audit log record {text[:40]!r}: {error}",
-                                          host=self._client.host) from None
+                                          host=self._client.host) from error
 
     def clear(self) -> None:
         """Empty the audit log (an auditor's right on real AMT)."""

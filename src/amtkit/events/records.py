@@ -261,8 +261,8 @@ def decode_event_record(data: bytes | str) -> EventRecord:
     if isinstance(data, str):
         try:
             data = base64.b64decode(data.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise RecordError("an event log record is not valid base64") from None
+        except (binascii.Error, ValueError) as error:
+            raise RecordError("an event log record is not valid base64") from error
     if len(data) != RECORD_SIZE:
         raise RecordError(f"an event log record is {RECORD_SIZE} bytes, not {len(data)}")
     (timestamp, address, sensor, event_type, offset, source, severity, number, entity, instance,
