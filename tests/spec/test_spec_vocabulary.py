@@ -51,6 +51,13 @@ ACTIONS = {
     "FAULT_WSMAN": "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault",
     "FAULT_WSEN": "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault",
     "FAULT_WSXF": "http://schemas.xmlsoap.org/ws/2004/09/transfer/fault",
+    # WS-Eventing as AMT takes it (MeshCommander's Subscribe/Unsubscribe; DSP0226 10: Renew, the pushed
+    # Event and its Ack).
+    "SUBSCRIBE": "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe",
+    "UNSUBSCRIBE": "http://schemas.xmlsoap.org/ws/2004/08/eventing/Unsubscribe",
+    "RENEW": "http://schemas.xmlsoap.org/ws/2004/08/eventing/Renew",
+    "EVENT": "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event",
+    "ACK": "http://schemas.dmtf.org/wbem/wsman/1/wsman/Ack",
 }
 
 # Resource URIs of every class amtkit speaks (DSP0227 for CIM_, Intel AMT SDK for AMT_).
@@ -126,6 +133,14 @@ RESOURCE_URIS = {
     "IPS_SecIOService": "http://intel.com/wbem/wscim/1/ips-schema/1/IPS_SecIOService",
     "AMT_AssetTableService": "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_AssetTableService",
     "AMT_WebUIService": "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_WebUIService",
+    "AMT_MessageLog": "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_MessageLog",
+    "AMT_AuditLog": "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_AuditLog",
+    "CIM_FilterCollection": "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_FilterCollection",
+    "CIM_FilterCollectionSubscription":
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_FilterCollectionSubscription",
+    "CIM_ListenerDestinationWSManagement":
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ListenerDestinationWSManagement",
+    "CIM_AlertIndication": "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication",
 }
 
 # Selector sets and instance identities as real AMT names them (Intel AMT SDK; requests of amtc and
