@@ -111,3 +111,26 @@ def test_an_unknown_condition_is_an_error_naming_it() -> None:
 def test_a_bad_mix_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_mix(text)
+
+
+def test_fleet_scenario_command_prints_a_scenario_the_simulator_loads(tmp_path) -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from amtsim.scenario import load_scenario
+
+    command = shutil.which("amtkit-sim", path=str(Path(sys.executable).parent))
+    assert command is not None
+    result = subprocess.run([command, "fleet-scenario", "--count", "3", "--mix", "hung=34%", "--delay", "20-80",
+                             "--first-address", "127.9.9.1"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    scenario = tmp_path / "fleet.toml"
+    scenario.write_text(result.stdout)
+    configs = load_scenario(scenario)
+    assert [c.address for c in configs] == ["127.9.9.1", "127.9.9.2", "127.9.9.3"]
+    assert sorted(c.condition for c in configs) == ["healthy", "healthy", "hung"]
+    bad = subprocess.run([command, "fleet-scenario", "--count", "3", "--delay", "80-20"], capture_output=True,
+                         text=True, timeout=30)
+    assert bad.returncode == 2 and "LOW-HIGH" in bad.stderr

@@ -2,12 +2,14 @@
 point (even ``kill -9``) resumes without redoing finished hosts and without losing or duplicating one.
 
 A job's hosts are written once, when the job starts, each ``pending``. A host's result replaces
-``pending`` in one transaction: a result is either wholly there or not at all. Tasks that change
+``pending`` in a transaction with its activity record (the job's writer thread commits whatever
+finished meanwhile together, :class:`JobJournal`): a result is either wholly there or not at all, and
+one not yet committed at a kill is run again on resume. Tasks that change
 things (power actions, user functions) first mark a host ``running`` (committed before the first
 request goes out), so a host in flight when the process died is known: resume runs it again for an
 idempotent task, and reports it ``in-doubt`` otherwise (it may or may not have happened).
 
-SQLite in WAL mode, one writer at a time (the store's lock within a process, SQLite's within the
+SQLite in WAL mode, one writer per job (and the store's lock within a process, SQLite's within the
 machine); readers (``amtkit job show`` in another terminal) are not blocked.
 """
 
@@ -15,12 +17,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..activity import Entry, append_in, current_operator, now
 from ..exceptions import AMTError
+from ..store import StoreError
 from .report import HostResult, Outcome
 
 if TYPE_CHECKING:
@@ -80,7 +85,18 @@ def _alive(pid: int | None) -> bool:
 
 
 class JobJournal:
-    """The store side of one running job (thread-safe: the store serializes writers)."""
+    """The store side of one running job: one writer thread commits what the worker threads report.
+
+    SQLite commits one transaction at a time anyway, so instead of every worker waiting for its own
+    commit, the writer takes whatever has queued up and commits it as one transaction (group commit):
+    a thousand results cost a few dozen commits, and no worker waits for the disk. The exception is
+    :meth:`started`, which returns only once committed: a host that changes things must be known to be
+    in flight before its first request goes out. :meth:`close` (or :meth:`flush`) waits for everything
+    queued. A result still queued when the process is killed is simply not there: resume runs the host
+    again (idempotent tasks) or finds it ``running`` (``in-doubt``), never a half-written result.
+    """
+
+    _BATCH = 512
 
     def __init__(self, store: Store, job_id: int, *, mark_running: bool, operation: str,
                  parameters: Mapping[str, Any], hosts: Sequence[str]) -> None:
@@ -91,6 +107,10 @@ class JobJournal:
         self.parameters = {k: v for k, v in parameters.items() if not k.endswith("_xml")}
         self.hosts = list(hosts)
         self.operator = current_operator()
+        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write, name=f"amtkit-job-{job_id}-writer", daemon=True)
+        self._writer.start()
 
     @classmethod
     def create(cls, store: Store, *, task: str, parameters: dict[str, Any], options: dict[str, Any],
@@ -116,43 +136,110 @@ class JobJournal:
         return cls(store, job.id, mark_running=not job.idempotent, operation=job.task, parameters=job.parameters,
                    hosts=hosts)
 
+    # -- what the workers report -------------------------------------------------------------------------
+
     def started(self, position: int) -> None:
-        """Commit that ``position`` is in flight (tasks that change things only)."""
+        """Commit that ``position`` is in flight (tasks that change things only); returns once committed."""
         if not self.mark_running:
             return
-        with self.store.transaction() as db:
-            db.execute("UPDATE job_host SET state = 'running', started_at = ? WHERE job_id = ? AND position = ?",
-                       (now(), self.job_id, position))
+        done = threading.Event()
+        self._queue.put(_Write("started", position, None, done))
+        while not done.wait(0.5):
+            if not self._writer.is_alive():  # the job was closed meanwhile (abandoned): nothing to wait for
+                return
+        self._raise_error()
 
     def unstarted(self, position: int) -> None:
         """A host marked running that did nothing that counts after all (cancelled while waiting to retry)."""
-        if not self.mark_running:
-            return
-        with self.store.transaction() as db:
-            db.execute("UPDATE job_host SET state = 'pending', started_at = NULL "
-                       "WHERE job_id = ? AND position = ? AND state = 'running'", (self.job_id, position))
+        if self.mark_running:
+            self._queue.put(_Write("unstarted", position))
 
     def finished(self, position: int, result: HostResult) -> None:
-        """Commit a host's result (one transaction: all of it or nothing); unfinished outcomes are not results."""
-        if result.outcome not in (Outcome.OK, Outcome.FAILED):
-            return
-        data = None if result.data is None else json.dumps(result.data, default=str)
-        entry = Entry(host=result.host, operation=self.operation, outcome=result.outcome.value,
-                      parameters=self.parameters, category=result.category, return_code=result.return_code,
-                      job_id=self.job_id, operator=self.operator)
-        with self.store.transaction() as db:
-            append_in(db, [entry])  # the result and its activity record commit together
-            db.execute(
-                "UPDATE job_host SET state = 'done', outcome = ?, category = ?, message = ?, hint = ?, "
-                "return_code = ?, attempts = ?, duration = ?, data = ?, finished_at = ? "
-                "WHERE job_id = ? AND position = ? AND state != 'done'",
-                (result.outcome.value, result.category, result.message, result.hint, result.return_code,
-                 result.attempts, result.duration, data, now(), self.job_id, position))
+        """Queue a host's result; it is committed with its activity record in one transaction (all or
+        nothing). Unfinished outcomes (cancelled, in doubt) are not results."""
+        if result.outcome in (Outcome.OK, Outcome.FAILED):
+            self._queue.put(_Write("finished", position, result))
+
+    def flush(self) -> None:
+        """Wait until everything reported so far is committed."""
+        done = threading.Event()
+        self._queue.put(_Write("flush", -1, None, done))
+        while not done.wait(0.5):
+            if not self._writer.is_alive():
+                break
+        self._raise_error()
 
     def close(self, state: str) -> None:
+        """Commit what is queued, then the job's final state; stop the writer."""
+        self._queue.put(None)
+        self._writer.join()
+        self._raise_error()
         with self.store.transaction() as db:
             db.execute("UPDATE job SET state = ?, pid = NULL, updated_at = ? WHERE id = ?",
                        (state, now(), self.job_id))
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise StoreError(f"the job record could not be written: {self._error}")
+
+    # -- the writer thread -------------------------------------------------------------------------------
+
+    def _write(self) -> None:
+        stop = False
+        while not stop:
+            batch = [self._queue.get()]
+            while len(batch) < self._BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            writes = [w for w in batch if w is not None]
+            try:
+                if self._error is None:
+                    self._commit(writes)
+            except Exception as error:  # noqa: BLE001 - kept and raised to the job's caller
+                self._error = error
+            for write in writes:
+                if write.done is not None:
+                    write.done.set()
+
+    def _commit(self, writes: list[_Write]) -> None:
+        stamp = now()
+        entries = []
+        rows = []
+        with self.store.transaction() as db:
+            for write in writes:
+                if write.kind == "started":
+                    db.execute("UPDATE job_host SET state = 'running', started_at = ? WHERE job_id = ? AND "
+                               "position = ?", (stamp, self.job_id, write.position))
+                elif write.kind == "unstarted":
+                    db.execute("UPDATE job_host SET state = 'pending', started_at = NULL WHERE job_id = ? AND "
+                               "position = ? AND state = 'running'", (self.job_id, write.position))
+                elif write.kind == "finished" and write.result is not None:
+                    result = write.result
+                    entries.append(Entry(host=result.host, operation=self.operation, outcome=result.outcome.value,
+                                         parameters=self.parameters, category=result.category,
+                                         return_code=result.return_code, job_id=self.job_id, operator=self.operator,
+                                         at=stamp))
+                    rows.append((result.outcome.value, result.category, result.message, result.hint,
+                                 result.return_code, result.attempts, result.duration,
+                                 None if result.data is None else json.dumps(result.data, default=str), stamp,
+                                 self.job_id, write.position))
+            append_in(db, entries)  # each result and its activity record commit together
+            db.executemany(
+                "UPDATE job_host SET state = 'done', outcome = ?, category = ?, message = ?, hint = ?, "
+                "return_code = ?, attempts = ?, duration = ?, data = ?, finished_at = ? "
+                "WHERE job_id = ? AND position = ? AND state != 'done'", rows)
+
+
+@dataclass(frozen=True)
+class _Write:
+    kind: str
+    """``started``, ``unstarted``, ``finished`` or ``flush``."""
+    position: int
+    result: HostResult | None = None
+    done: threading.Event | None = None
 
 
 def _job(row: Any) -> JobInfo:
