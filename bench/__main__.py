@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from . import defense, discovery, fleet, fuzz, httpreader, ider, load, sol, spine
+from . import defense, discovery, fleet, fuzz, httpreader, ider, legacy, load, sol, spine
 from .compare import compare_runs, format_comparison
 from .framework import Benchmark, Row, Settings, load_average, machine_description
 from .record import (
@@ -56,6 +56,8 @@ BENCHMARKS: list[Benchmark] = [
               "CPU per request read: amtkit.http.reader vs h11 (Content-Length, chunked, a dripped body)"),
     Benchmark("hardening.load", load.figures,
               "500 clients x 50 Gets (errors, p50/p99); a normal Get and simulator RSS under drip/pipeline/idle attack"),
+    Benchmark("legacy.calls", legacy.figures,
+              "per-call cost of the requests transport vs the built-in one, and of legacy SOAP (zeep) vs WS-Man"),
     Benchmark("sol.console", sol.figures,
               "SOL keystroke round trip (p50, p99) and console output throughput against the simulator"),
     Benchmark("fleet.jobs", fleet.jobs,

@@ -110,10 +110,12 @@ class ChildProcess:
 class SimProcess(ChildProcess):
     """The parent's handle on the one-device simulator child. Use as a context manager."""
 
-    def __init__(self, cpu: int | None = None) -> None:
+    def __init__(self, cpu: int | None = None, *, amt_version: str | None = None) -> None:
         command = [sys.executable, "-m", "bench.simproc"]
         if cpu is not None:
             command += ["--cpu", str(cpu)]
+        if amt_version is not None:
+            command += ["--amt-version", amt_version]
         super().__init__(command)
         self.address = str(self.ready["address"])
         self.port = int(str(self.ready["port"]))
@@ -129,7 +131,7 @@ class SimProcess(ChildProcess):
 
 # -- the child -----------------------------------------------------------------------------------
 
-def _serve(cpu: int | None, out: IO[str]) -> None:
+def _serve(cpu: int | None, out: IO[str], amt_version: str | None = None) -> None:
     from amtsim.config import DeviceConfig, Timing
     from amtsim.control import DeviceControl
     from amtsim.server import Simulator
@@ -139,6 +141,8 @@ def _serve(cpu: int | None, out: IO[str]) -> None:
     config = DeviceConfig(name="bench", address=ADDRESS, http_port=0, tls_port=None,
                           username=USERNAME, password=PASSWORD,
                           timing=Timing(power_transition=0, power_off_phase=0))
+    if amt_version is not None:
+        config.amt_version = amt_version  # e.g. 8.1.40: legacy SOAP and WS-Man on one port
     with Simulator() as simulator:
         control = DeviceControl(simulator.add_device(config))
         out.write(json.dumps({"address": ADDRESS, "port": config.http_port, "username": USERNAME,
@@ -158,8 +162,9 @@ def _serve(cpu: int | None, out: IO[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="one simulated AMT device for the bench (see module docs)")
     parser.add_argument("--cpu", type=int, default=None, help="pin the simulator to this CPU")
+    parser.add_argument("--amt-version", default=None, help="the firmware version to simulate (default: the simulator's)")
     args = parser.parse_args()
-    _serve(args.cpu, sys.stdout)
+    _serve(args.cpu, sys.stdout, args.amt_version)
 
 
 if __name__ == "__main__":

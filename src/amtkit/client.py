@@ -485,7 +485,7 @@ class Client:
         if reply.status == 404 and version is not None and not serves_wsman(version):
             raise exc.NotDetectedError(
                 f"AMT {version[0]}.{version[1]} has no WS-Management (it came with AMT 3.2)", host=self.host,
-                hint="speak legacy SOAP: Client(..., generation='eoi'), needs amtkit[legacy]")
+                hint="speak legacy SOAP: --generation eoi, or Client(..., generation='eoi') (needs amtkit[legacy])")
 
     def _check_http(self, reply: HTTPReply, what: str) -> None:
         if reply.status in (200, 400, 500) and reply.body.lstrip()[:1] == b"<":

@@ -169,12 +169,14 @@ class RequestsTransport:
         return HTTPReply(response.status_code, Headers(list(response.headers.items())), data)
 
     def _read(self, response: requests.Response) -> bytes:
+        # Read to the end without closing: a fully read reply hands its connection back to the pool
+        # (closing the response would close the kept-alive connection too).
         chunks = []
         size = 0
-        with response:
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > MAX_REPLY_BYTES:
-                    raise exc.RemoteProtocolError(f"the reply exceeds {MAX_REPLY_BYTES} bytes", host=self.host)
-                chunks.append(chunk)
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                response.close()
+                raise exc.RemoteProtocolError(f"the reply exceeds {MAX_REPLY_BYTES} bytes", host=self.host)
+            chunks.append(chunk)
         return b"".join(chunks)

@@ -107,3 +107,13 @@ def test_negotiate_uses_requests_gssapi_spnego_auth() -> None:
     gssapi = pytest.importorskip("requests_gssapi", reason="requests-gssapi is optional (amtkit[kerberos])")
     with amtkit.Client("127.0.0.1", transport="requests", auth="negotiate") as client:
         assert isinstance(client.transport.session.auth, gssapi.HTTPSPNEGOAuth)  # type: ignore[union-attr]
+
+
+def test_calls_reuse_one_kept_alive_connection(amt_device) -> None:
+    with amtkit.Client(amt_device.host, port=amt_device.port, username=amt_device.username,
+                       password=amt_device.password, transport="requests") as client:
+        client.get(names.Cls.AMT_GeneralSettings)  # the 401 closes its connection, the retry opens one
+        before = amt_device.control.stats()["connections"]
+        for _ in range(5):
+            client.get(names.Cls.AMT_GeneralSettings)
+        assert amt_device.control.stats()["connections"] == before

@@ -31,6 +31,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PASSWORD_ENV = "AMT_PASSWORD"
 USER_ENV = "AMT_USER"
+GENERATION_ENV = "AMTKIT_GENERATION"
+TRANSPORT_ENV = "AMTKIT_TRANSPORT"
 
 
 @dataclass
@@ -42,6 +44,10 @@ class Connection:
     tls: TLSConfig | None
     timeout: float
     as_json: bool
+    generation: str = "auto"
+    """``--generation``: WS-Man, legacy SOAP (AMT 2.x-8.x), or chosen from the version."""
+    transport: str = "builtin"
+    """``--transport``: the built-in WS-Man transport or requests (proxies from the environment)."""
     _password: str | None = field(default=None, repr=False)
     """Never in the repr: a Connection may end up in a log line or a traceback."""
 
@@ -57,8 +63,12 @@ class Connection:
     def client(self, host: str) -> Client:
         from ..client import Client
 
-        return Client(host, username=self.username, password=self.password(), port=self.port, tls=self.tls,
-                      timeout=Timeout(self.timeout))
+        return Client(host, username=self.username, password=self.password(), **self.client_options())
+
+    def client_options(self) -> dict[str, Any]:
+        """What every client of this command is built with, credentials aside."""
+        return {"port": self.port, "tls": self.tls, "timeout": Timeout(self.timeout),
+                "generation": self.generation, "transport": self.transport}
 
 
 def connection_options(command: F) -> F:
@@ -76,6 +86,14 @@ def connection_options(command: F) -> F:
                      help="PEM with client certificate and key for mutual TLS."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
                      help="Seconds to wait for each answer."),
+        click.option("--generation", type=click.Choice(["auto", "wsman", "eoi"]), envvar=GENERATION_ENV,
+                     default="auto", show_default=True,
+                     help="AMT generation: WS-Man, legacy SOAP (eoi, AMT 2.x-8.x), or auto (from the "
+                          f"version; or {GENERATION_ENV})."),
+        click.option("--transport", type=click.Choice(["builtin", "requests"]), envvar=TRANSPORT_ENV,
+                     default="builtin", show_default=True,
+                     help="WS-Man transport: built-in (fastest) or requests (HTTPS_PROXY and friends; "
+                          f"or {TRANSPORT_ENV})."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text."),
     ]
     for option in reversed(options):
@@ -84,14 +102,16 @@ def connection_options(command: F) -> F:
 
 
 def make_connection(username: str, port: int | None, tls: bool, ca_file: str | None, pin_sha256: str | None,
-                    insecure: bool, client_cert: str | None, timeout: float, as_json: bool) -> Connection:
+                    insecure: bool, client_cert: str | None, timeout: float, as_json: bool,
+                    generation: str = "auto", transport: str = "builtin") -> Connection:
     tls_config = None
     if tls or ca_file or pin_sha256 or insecure or client_cert:
         try:
             tls_config = TLSConfig(ca_file=ca_file, pin_sha256=pin_sha256, insecure=insecure, client_cert=client_cert)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--pin-sha256") from error
-    return Connection(username=username, port=port, tls=tls_config, timeout=timeout, as_json=as_json)
+    return Connection(username=username, port=port, tls=tls_config, timeout=timeout, as_json=as_json,
+                      generation=generation, transport=transport)
 
 
 STORE_HELP = "The store [$AMTKIT_STORE, else the user data directory]."
@@ -129,7 +149,7 @@ def open_client(conn: Connection, host: str, profiles_file: str | None, profile_
     from ..profiles import ProfileSet, connect
 
     profiles = ProfileSet.load(profiles_file)
-    options: dict[str, Any] = {"port": conn.port, "tls": conn.tls, "timeout": Timeout(conn.timeout)}
+    options: dict[str, Any] = conn.client_options()
     if profile_name is not None:
         from ..client import Client
 
