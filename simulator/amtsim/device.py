@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from amtkit.eoi.names import parse_version, serves_eoi, serves_wsman
 from amtkit.wsman.responses import EnumItem, amt_message_id
@@ -26,6 +27,8 @@ from .backends.general import GeneralBackend
 from .backends.power import PowerBackend
 from .config import DeviceConfig
 from .connections import ConnectionTable
+
+T = TypeVar("T")
 
 MAX_ENUMERATION_CONTEXTS = 32
 
@@ -136,6 +139,14 @@ class SimulatedDevice:
             del self.enumerations[context]
             return None
         return state
+
+    def extension(self, key: str, kind: type[T], make: Callable[[], T]) -> T:
+        """The backend a service keeps in :attr:`extensions` under ``key``, made on first use."""
+        backend = self.extensions.get(key)
+        if not isinstance(backend, kind):
+            backend = make()
+            self.extensions[key] = backend
+        return backend
 
     def sync_faults(self) -> None:
         """Apply fault switches changed at run time to the backends that mirror them."""

@@ -85,8 +85,5 @@ class AuthorizationBackend:
 
 
 def authorization_of(device: SimulatedDevice) -> AuthorizationBackend:
-    backend = device.extensions.get(AUTHORIZATION_KEY)
-    if not isinstance(backend, AuthorizationBackend):
-        backend = AuthorizationBackend(admin=device.config.username)
-        device.extensions[AUTHORIZATION_KEY] = backend
-    return backend
+    return device.extension(AUTHORIZATION_KEY, AuthorizationBackend,
+                            lambda: AuthorizationBackend(admin=device.config.username))

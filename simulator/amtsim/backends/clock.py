@@ -48,8 +48,4 @@ class AmtClock:
 
 
 def clock_of(device: SimulatedDevice) -> AmtClock:
-    backend = device.extensions.get(CLOCK_KEY)
-    if not isinstance(backend, AmtClock):
-        backend = AmtClock()
-        device.extensions[CLOCK_KEY] = backend
-    return backend
+    return device.extension(CLOCK_KEY, AmtClock, AmtClock)

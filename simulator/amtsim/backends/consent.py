@@ -72,8 +72,4 @@ class ConsentBackend:
 
 
 def consent_of(device: SimulatedDevice) -> ConsentBackend:
-    backend = device.extensions.get(CONSENT_KEY)
-    if not isinstance(backend, ConsentBackend):
-        backend = ConsentBackend()
-        device.extensions[CONSENT_KEY] = backend
-    return backend
+    return device.extension(CONSENT_KEY, ConsentBackend, ConsentBackend)

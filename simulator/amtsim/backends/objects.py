@@ -11,7 +11,7 @@ nothing for classes no console reads. Handles for created objects count up per c
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,13 +49,5 @@ class ObjectStore:
         return next(counter)
 
 
-def matches(properties: Mapping[str, Value], selectors: Mapping[str, object]) -> bool:
-    return all(str(properties.get(name)) == str(value) for name, value in selectors.items())
-
-
 def objects_of(device: SimulatedDevice) -> ObjectStore:
-    store = device.extensions.get(OBJECTS_KEY)
-    if not isinstance(store, ObjectStore):
-        store = ObjectStore()
-        device.extensions[OBJECTS_KEY] = store
-    return store
+    return device.extension(OBJECTS_KEY, ObjectStore, ObjectStore)
