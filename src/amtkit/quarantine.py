@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from .fleet.report import FleetReport
     from .store import Store
 
-__all__ = ["DEFAULT_SAFETY_TIMEOUT", "Exclusions", "Quarantine", "Requested", "parse_duration", "release", "request",
-           "run_due", "status"]
+__all__ = ["DEFAULT_SAFETY_TIMEOUT", "Exclusions", "Quarantine", "Requested", "check_devices", "parse_duration",
+           "release", "request", "run_due", "status"]
 
 DEFAULT_SAFETY_TIMEOUT = 24 * 3600
 """AMT's own policy timeout for a quarantine unless said otherwise: the machine comes back by itself a day
@@ -339,6 +339,30 @@ def _record_applied(store: Store, report: FleetReport, before: Mapping[str, str]
             else:  # refreshing failed: still active on the device until AMT's timer runs out
                 db.execute("UPDATE quarantine SET last_error = ?, last_category = ?, job_id = ? WHERE host = ?",
                            (f"refresh failed: {result.message}", result.category, report.job_id, result.host))
+
+
+def check_devices(store: Store, records: Sequence[Quarantine], *, login: Login, options: FleetOptions | None = None,
+                  progress: Progress | None = None) -> dict[str, str]:
+    """Read each machine's System Defense state (a fleet job) and say, per host, whether amtkit's policy is
+    ``in force``, ``not in force``, or why it could not be read (``unknown: timeout ...``)."""
+    from .fleet.engine import FleetOptions, run
+    from .fleet.tasks import defense_show
+
+    if not records:
+        return {}
+    if options is None:
+        recorded = store.query("SELECT connection FROM quarantine WHERE host = ?", (records[0].host,))
+        options = FleetOptions.from_dict(json.loads(recorded[0]["connection"])) if recorded else FleetOptions()
+    report = run(defense_show(), [r.host for r in records], login=login, options=options, store=store,
+                 progress=progress)
+    found = {}
+    for result in report.results:
+        if not result.ok:
+            found[result.host] = f"unknown: {result.category}: {result.message}"
+            continue
+        active = (result.data or {}).get("active")
+        found[result.host] = "in force" if active and active.get("ours") else "not in force"
+    return found
 
 
 def release(store: Store, targets: str | Iterable[str], *, login: Login, options: FleetOptions | None = None,

@@ -119,6 +119,19 @@ def test_release_lifts_active_quarantines_and_cancels_pending_ones_without_conta
     assert operations == ["defense.apply", "defense.remove"]
 
 
+def test_status_live_finds_a_quarantine_amts_safety_timeout_has_lifted(sim_fleet, cli) -> None:
+    from amtsim.control import DeviceControl
+
+    net = sim_fleet(2)
+    kept, lifted = net.hosts
+    cli("quarantine", "apply", *fleet_args(net), "--manager", MANAGER, "--safety-timeout", "1h")
+    DeviceControl(net.devices[lifted]).advance_defense_clock(3601)  # nobody refreshed it: AMT lifts it
+    result = cli("quarantine", "status", "--live", "--json")
+    assert result.returncode == 20, result.stderr
+    devices = {q["host"]: q["device"] for q in json.loads(result.stdout)["quarantines"]}
+    assert devices == {kept: "in force", lifted: "not in force"}
+
+
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400),
                                                ("1.5h", 5400)])
 def test_durations(text: str, seconds: int) -> None:

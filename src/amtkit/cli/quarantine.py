@@ -4,7 +4,7 @@
 
     amtkit quarantine apply TARGETS --filters FILE --manager ADDR [--exclude FILE] [--grace 2h]
                                     [--safety-timeout 24h] [--reason TEXT]
-    amtkit quarantine status [TARGETS] [--all] [--json|--csv]
+    amtkit quarantine status [TARGETS] [--all] [--live] [--json|--csv]
     amtkit quarantine release TARGETS
     amtkit quarantine run [--watch SECONDS]          # apply due quarantines, keep AMT's timers fresh
 
@@ -113,7 +113,7 @@ def _say_requested(summary: dict[str, Any], as_json: bool, applied: bool = False
 
 
 _STATUS_FIELDS = ("host", "state", "requested_by", "requested_at", "applied_at", "due_at", "filters", "managers",
-                  "safety_timeout", "reason", "released_by", "released_at", "last_category", "last_error")
+                  "safety_timeout", "reason", "released_by", "released_at", "last_category", "last_error", "device")
 
 
 @quarantine_group.command("status")
@@ -121,22 +121,38 @@ _STATUS_FIELDS = ("host", "state", "requested_by", "requested_at", "applied_at",
 @click.option("--all", "include_closed", is_flag=True, help="Also released and cancelled quarantines.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@click.option("--live", is_flag=True,
+              help="Also read each machine (a fleet job) and say whether amtkit's policy is in force there; "
+                   "exit 20 when an active quarantine is not, or a machine cannot be read.")
+@click.option("--user", "-u", "username", envvar="AMT_USER", default="admin", show_default=True,
+              help="Digest user for --live (the password from AMT_PASSWORD or --profiles).")
+@profile_options
 @store_option
 @handle_errors
-def status_command(targets: tuple[str, ...], include_closed: bool, as_json: bool, as_csv: bool,
-                   store_path: str | None) -> None:
-    """Who is quarantined, since when, by whom, and what is due (from the store)."""
+def status_command(targets: tuple[str, ...], include_closed: bool, as_json: bool, as_csv: bool, live: bool,
+                   username: str, profiles_file: str | None, profile_name: str | None, store_path: str | None) -> None:
+    """Who is quarantined, since when, by whom, and what is due (from the store; --live: and on the machines)."""
     from ..fleet.targets import resolve_targets
-    from ..quarantine import status
+    from ..quarantine import check_devices, status
     from ..store import Store
+    from .common import Connection
 
     with Store.open(store_path) as store:
         hosts = resolve_targets(targets, store=store) if targets else None
         records = status(store, hosts, include_closed=include_closed)
-    rows = [record.to_dict() for record in records]
+        devices: dict[str, str] = {}
+        if live:
+            conn = Connection(username=username, port=None, tls=None, timeout=30.0, as_json=as_json)
+            login = login_for(conn, profiles_file, profile_name)
+            with progress_for((as_json or as_csv) and not sys.stderr.isatty()) as progress:
+                devices = check_devices(store, [r for r in records if r.state in ("active", "failed")],
+                                        login=login, progress=progress)
+    rows = [{**record.to_dict(), **({"device": devices.get(record.host)} if live else {})} for record in records]
+    mismatch = any(row["state"] == "active" and devices.get(row["host"]) != "in force" for row in rows) or any(
+        (state or "").startswith("unknown") for state in devices.values())
     if as_json:
-        click.echo(json.dumps({"ok": True, "quarantines": rows}))
-        return
+        click.echo(json.dumps({"ok": not (live and mismatch), "quarantines": rows}))
+        sys.exit(20 if live and mismatch else 0)
     if as_csv:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=_STATUS_FIELDS, lineterminator="\n", extrasaction="ignore")
@@ -145,7 +161,7 @@ def status_command(targets: tuple[str, ...], include_closed: bool, as_json: bool
             writer.writerow({k: " ".join(v) if isinstance(v, list) else ("" if v is None else v)
                              for k, v in row.items()})
         click.echo(out.getvalue(), nl=False)
-        return
+        sys.exit(20 if live and mismatch else 0)
     if not rows:
         click.echo("no quarantines" + ("" if include_closed else " open"))
         return
@@ -155,8 +171,11 @@ def status_command(targets: tuple[str, ...], include_closed: bool, as_json: bool
                      row["state"], f"({row['last_category'] or ''} {row['last_error'] or ''})".replace("( )", ""))
         if row["state"] in ("released", "cancelled"):
             since = f"by {row['released_by']} at {row['released_at']}"
+        device = f"; on the machine: {row['device']}" if row.get("device") else ""
         click.echo(f"{row['host']}  {row['state']:<9} {since}; requested by {row['requested_by']} at "
-                   f"{row['requested_at']}, {row['filters']}" + (f", {row['reason']}" if row["reason"] else ""))
+                   f"{row['requested_at']}, {row['filters']}" + (f", {row['reason']}" if row["reason"] else "")
+                   + device)
+    sys.exit(20 if live and mismatch else 0)
 
 
 @quarantine_group.command("release")
