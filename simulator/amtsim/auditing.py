@@ -3,7 +3,7 @@
 The dispatcher calls :func:`observe` after a write answered 200 (a Put, Create or Delete, or a method
 whose ReturnValue is 0); this module maps it to the audit event AMT records for that change (Intel AMT
 SDK, "Security Audit Log" events by application) and, for power requests, to the event log too. Reads
-are never audited.
+are never audited. Power requests are logged by the power backend's own hook (before the boot they cause).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from amtkit.codes import PowerAction
 from amtkit.events.audit import AuditEvent
 from amtkit.wsman import names
 from amtkit.wsman.names import Cls
@@ -39,12 +38,7 @@ def _counted(text: object) -> bytes:
 def _method(device: SimulatedDevice, request: Request, method: str) -> None:
     log, who, params = device.event_log, device.requester, request.method_params()
     cls = request.class_name
-    if cls == Cls.CIM_PowerManagementService and method == "RequestPowerStateChange":
-        try:
-            log.power_requested(PowerAction(int(str(params.get("PowerState")))), who)
-        except ValueError:
-            pass
-    elif (cls, method) in _BOOT_CHANGES:
+    if (cls, method) in _BOOT_CHANGES:
         log.add_audit(AuditEvent.BOOT_OPTIONS_SET, who)
     elif cls == Cls.AMT_RedirectionService and method == "RequestStateChange":
         try:
@@ -76,6 +70,8 @@ _INTRINSIC: dict[str, Callable[[SimulatedDevice, Request], None]] = {
     names.Action.PUT: _put,
     names.Action.CREATE: lambda device, request: _simple(device, _CREATED.get(request.class_name)),
     names.Action.DELETE: lambda device, request: _simple(device, _DELETED.get(request.class_name)),
+    names.Action.SUBSCRIBE: lambda device, request: _simple(device, AuditEvent.ALERT_SUBSCRIBED),
+    names.Action.UNSUBSCRIBE: lambda device, request: _simple(device, AuditEvent.ALERT_UNSUBSCRIBED),
 }
 
 

@@ -38,6 +38,15 @@ class Timing:
     """A request body must arrive whole within this many seconds of the end of its head (else 408)."""
     http_send_timeout: float = 30.0
     """A peer that reads none of our pending replies for this long is cut off."""
+    alert_retry_attempts: int = 3
+    """A failed alert delivery is tried this many more times (``CIM_IndicationService.DeliveryRetryAttempts``)."""
+    alert_retry_interval: float = 20.0
+    """Seconds between those tries (``DeliveryRetryInterval``)."""
+    alert_delivery_timeout: float = 10.0
+    """One delivery (connect, post, answer) taking longer has failed."""
+    alert_subscription_removal: float = 30 * 24 * 3600.0
+    """A subscriber whose deliveries have failed this long without a success is removed
+    (``SubscriptionRemovalTimeInterval``, action Remove)."""
 
     def with_instant_power(self) -> Timing:
         """These timings with power transitions that take no time (everything else kept)."""
@@ -143,6 +152,8 @@ class DeviceConfig:
     kvm_enabled: bool = True
     ider_enabled: bool = True
     sol_enabled: bool = True
+    alert_ca_file: str | None = None
+    """CA certificates (PEM) the device trusts for https alert listeners; ``None``: the system's."""
     max_http_connections: int = 1024
     """Open WS-Man connections (both ports) at most; at the cap the longest-idle one makes room."""
     condition: str = "healthy"

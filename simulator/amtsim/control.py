@@ -5,6 +5,7 @@ Every call takes the device's lock, so it is safe from any thread while the simu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -17,6 +18,7 @@ from amtkit.wsman.values import Value
 from .backends.boot import BootRecord, SequentialReadPlan, boot_backend_of
 from .backends.consent import consent_of
 from .backends.defense import DefenseEvent, FlowResult, TrafficVerdict, defense_of
+from .backends.eventing import EventingBackend, eventing_of
 from .backends.redirection import redirection_service_of
 from .backends.serial import host_console_of
 from .device import SimulatedDevice
@@ -229,3 +231,12 @@ class DeviceControl:
                                      severity=EventSeverity.INFORMATION, entity=0x26,
                                      data=number.to_bytes(4, "big").rjust(8, b"\0"))
                 log.log("test", record, number=number)
+
+    def wait_for_alerts(self, condition: Callable[[EventingBackend], bool], timeout: float = 30.0) -> None:
+        """Wait until ``condition(subscriptions)`` holds (deliveries and drops counted per listener, subscribers
+        removed); ``TimeoutError`` after ``timeout`` seconds."""
+        with self.device.lock:
+            backend = eventing_of(self.device)
+            assert backend.changed is not None
+            if not backend.changed.wait_for(lambda: condition(backend), timeout):
+                raise TimeoutError(f"the alert condition did not hold within {timeout:g} s")

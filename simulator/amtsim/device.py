@@ -90,6 +90,7 @@ class SimulatedDevice:
         self.requester: Requester | None = None
         """Who sent the request being handled (user, address): set by the listeners, read for audit records."""
         self.accounts.on_failure = lambda user, locked: self.event_log.login_failed(user, self.requester, locked)
+        self.power.on_request.append(lambda action: self.event_log.power_requested(action, self.requester))
         from .backends.boot import boot_backend_of
 
         boot_backend_of(self).on_record.append(lambda boot: self.event_log.powered_up(boot.booted, boot.target))

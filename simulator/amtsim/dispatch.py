@@ -181,6 +181,10 @@ def _dispatch(device: SimulatedDevice, request: Request) -> Reply:
         return_value, outputs = handler.invoke(device, method, request.selectors, request.method_params())
         return Reply(200, wire.method_response(relates, mid, handler.class_name, method, return_value, outputs),
                      outcome=f"ReturnValue {return_value}")
+    other = handler.actions.get(action)
+    if other is not None:
+        body, namespaces = getattr(handler, other)(device, request)
+        return Reply(200, wire.action_response(relates, mid, uri, action, body, namespaces))
     raise errors.action_not_supported(action)
 
 

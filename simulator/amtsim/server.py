@@ -27,6 +27,7 @@ from amtkit.http.digest import format_challenge
 from amtkit.wsman import names
 
 from . import httpwire
+from .alerting import AlertService
 from .backends.accounts import Verdict
 from .backends.eventlog import Requester
 from .config import DeviceConfig
@@ -441,6 +442,10 @@ class Simulator:
         """Presence-ping answers of the devices with an ``rmcp_port``."""
         self.on_device_start(self.rmcp.start_device)
         self.on_device_stop(self.rmcp.stop_device)
+        self.alerts = AlertService()
+        """Alerts pushed to each device's subscribers (:mod:`amtsim.alerting`)."""
+        self.on_device_start(self.alerts.start_device)
+        self.on_device_stop(self.alerts.stop_device)
         self.redirection = RedirectionListeners(lambda: self.certificate)
         """Redirection listeners (IDE-R) of the devices with a ``redirection_port``/``redirection_tls_port``."""
         self.on_device_start(self.redirection.start_device)

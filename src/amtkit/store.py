@@ -151,6 +151,27 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         )""",
         "CREATE INDEX quarantine_due ON quarantine (state, due_at)",
     ),
+    # 5: alerts pushed by devices and stored by the manager, once each (amtkit.events.storage)
+    (
+        """CREATE TABLE alert (
+            seq INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            device TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            time TEXT,
+            stored_at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            arguments TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            description TEXT NOT NULL,
+            identifier TEXT NOT NULL,
+            filter TEXT NOT NULL
+        )""",
+        "CREATE INDEX alert_device ON alert (device, time)",
+        "CREATE INDEX alert_kind ON alert (kind, time)",
+        "CREATE INDEX alert_time ON alert (time)",
+    ),
 )
 """Schema migrations; migration N (1-based) brings the schema to version N."""
 

@@ -70,7 +70,9 @@ _POWER_AUDIT = {
 _ACPI_OFFSET = {  # IPMI sensor type 0x22 offsets of the state a power action leaves the host in
     PowerAction.ON: 0, PowerAction.OFF: 5, PowerAction.OFF_GRACEFUL: 5, PowerAction.OFF_HARD: 7,
     PowerAction.OFF_HARD_GRACEFUL: 7, PowerAction.SLEEP: 3, PowerAction.SLEEP_LIGHT: 1, PowerAction.HIBERNATE: 4,
+    PowerAction.CYCLE: 5, PowerAction.CYCLE_HARD: 7, PowerAction.CYCLE_GRACEFUL: 5, PowerAction.CYCLE_HARD_GRACEFUL: 7,
 }
+"""A cycle is logged as the off it passes through; the power-up that follows logs the boot."""
 _SESSION_CODES = {("sol", True): 0, ("sol", False): 1, ("ider", True): 2, ("ider", False): 3}
 _SESSION_AUDIT = {("sol", True): AuditEvent.SOL_SESSION_OPENED, ("sol", False): AuditEvent.SOL_SESSION_CLOSED,
                   ("ider", True): AuditEvent.IDER_SESSION_OPENED, ("ider", False): AuditEvent.IDER_SESSION_CLOSED}

@@ -72,6 +72,8 @@ class PowerBackend:
     """Hook for other services' rules (e.g. no off/cycle during a redirection session)."""
     on_power_up: list[Callable[[PowerAction], None]] = field(default_factory=list)
     """Called when the host (re)starts: power on, cycle, reset (firmware boot hooks)."""
+    on_request: list[Callable[[PowerAction], None]] = field(default_factory=list)
+    """Called for every accepted request, before its transition starts (the event and audit logs)."""
     os_power_saving: bool = False
     """The OS is in its low-power idle (InstantGo / Modern Standby) while the hardware reads on."""
 
@@ -157,6 +159,8 @@ class PowerBackend:
         ends_at = (off_until or now) + self.transition_seconds
         self.transition = Transition(action, ACTION_RESULT[action], off_until, ends_at)
         self.history.append((now, action))
+        for hook in self.on_request:
+            hook(action)
         self.settle()
         return int(ReturnValue.COMPLETED)
 

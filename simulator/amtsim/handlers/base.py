@@ -58,6 +58,9 @@ class ClassHandler:
     class_name: str = ""
     methods: ClassVar[dict[str, str]] = {}
     """Method name -> name of the handler method implementing it."""
+    actions: ClassVar[dict[str, str]] = {}
+    """Other actions (WS-Eventing's Subscribe...) -> name of the handler method answering them with
+    ``(body XML, namespaces of its prefixes g...)``."""
 
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
         return []

@@ -67,6 +67,8 @@ _ELSEWHERE = {
     "log": ".activity:log_group",
     "sol": ".sol:sol_command",
     "quarantine": ".quarantine:quarantine_group",
+    "events": ".events:events_group",
+    "audit": ".events:audit_group",
 }
 
 

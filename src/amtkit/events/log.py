@@ -31,6 +31,7 @@ from ..wsman import names
 from ..wsman.values import CimInstance, Value
 from .audit import AuditRecord, AuditRecordError, decode_audit_record
 from .records import EventRecord, RecordError, decode_event_record
+from .subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -143,11 +144,8 @@ def _since(records: Sequence[T], since: _dt.datetime | None, time_of: Callable[[
     return kept
 
 
-class EventLogReader:
+class EventLogReader(Subscriptions):
     """``client.events``: the device's event log, and its alert subscriptions (:mod:`amtkit.events.subscriptions`)."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
 
     def status(self) -> EventLogStatus:
         log = self._client.get(names.Cls.AMT_MessageLog)

@@ -231,9 +231,21 @@ _BUILDERS: dict[str, Callable[..., Task]] = {
 }
 
 
+def _events_builders() -> dict[str, Callable[..., Task]]:
+    """The events area's tasks (:mod:`amtkit.events.tasks`), imported when a task is looked up."""
+    from ..events import tasks as events
+
+    return {"events.log": events.events_log, "audit.log": events.audit_log,
+            "events.subscribe": events.events_subscribe, "events.unsubscribe": events.events_unsubscribe,
+            "events.subscriptions": events.events_subscriptions}
+
+
+_EVENTS_TASKS = ("events.log", "audit.log", "events.subscribe", "events.unsubscribe", "events.subscriptions")
+
+
 def names() -> list[str]:
     """The built-in tasks' names."""
-    return [*_BUILDERS, "sequence"]
+    return [*_BUILDERS, *_EVENTS_TASKS, "sequence"]
 
 
 def build(name: str, parameters: Parameters | None = None) -> Task:
@@ -241,7 +253,7 @@ def build(name: str, parameters: Parameters | None = None) -> Task:
     parameters = dict(parameters or {})
     if name == "sequence":
         return sequence(*(build(step["task"], step.get("parameters")) for step in parameters.get("steps", [])))
-    builder = _BUILDERS.get(name)
+    builder = _BUILDERS.get(name) or (_events_builders().get(name) if name in _EVENTS_TASKS else None)
     if builder is None:
         raise exc.UsageError(f"no built-in fleet task named {name!r} (known: {', '.join(names())})")
     if name == "defense.apply":

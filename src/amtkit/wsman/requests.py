@@ -243,6 +243,8 @@ class Request:
     body: etree._Element | None = None
     must_understand_unknown: list[str] = field(default_factory=list)
     is_identify: bool = False
+    issued_tokens: etree._Element | None = None
+    """A WS-Trust ``IssuedTokens`` header (a Subscribe carrying the listener's credentials)."""
 
     @property
     def class_name(self) -> str:
@@ -391,6 +393,8 @@ def parse_request(data: bytes) -> Request:
                                    f"bad OperationTimeout {text!r}") from error
         elif key == (names.WSMAN, "MaxEnvelopeSize"):
             request.max_envelope_size = _int_or_fault(text, "MaxEnvelopeSize")
+        elif key == (names.TRUST, "IssuedTokens"):
+            request.issued_tokens = element
         elif key == (names.WSMAN, "OptionSet") and _must_understand(element):
             request.must_understand_unknown.append("OptionSet")
         elif key not in _KNOWN_HEADERS and _must_understand(element):

@@ -31,6 +31,7 @@ __all__ = [
     "MethodOutput",
     "Response",
     "ResponseError",
+    "action_response",
     "amt_message_id",
     "create_response",
     "delete_response",
@@ -217,6 +218,13 @@ def pull_response(
         body += "<g:EndOfSequence></g:EndOfSequence>"
     body += "</g:PullResponse>"
     return _envelope(extra, names.response_action(names.Action.PULL), relates_to, message_id, resource_uri, body)
+
+
+def action_response(relates_to: str, message_id: str, resource_uri: str, action: str, body: str,
+                    namespaces: Sequence[str] = ()) -> bytes:
+    """The answer to any other action (WS-Eventing's Subscribe, Renew...): ``<action>Response``, the body
+    written with prefix ``g`` onwards for ``namespaces``."""
+    return _envelope(list(namespaces), names.response_action(action), relates_to, message_id, resource_uri, body)
 
 
 def release_response(relates_to: str, message_id: str, resource_uri: str) -> bytes:

@@ -170,6 +170,9 @@ CLASS_SCHEMAS: dict[str, dict[str, str]] = {
         "MaxNumberOfRecords": "int", "OverwritePolicy": "int", "PercentageFree": "int", "RequestedState": "int",
         "StoragePolicy": "int", "MinDaysToKeep": "int", "TimeOfLastRecord": "datetime",
     },
+    "CIM_FilterCollectionSubscription": {"Filter": "ref", "Handler": "ref", "SubscriptionState": "int",
+                                         "SubscriptionTimeRemaining": "int"},
+    "CIM_ListenerDestinationWSManagement": {"DeliveryMode": "int", "Protocol": "int"},
 }
 
 #: Key properties (selectors) of each class, where amtkit needs them.
@@ -200,6 +203,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "CIM_KVMRedirectionSAP": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
     "AMT_MessageLog": ("CreationClassName", "Name"),
     "AMT_AuditLog": ("Name",),
+    "CIM_FilterCollection": ("InstanceID",),
+    "CIM_FilterCollectionSubscription": ("Filter", "Handler"),
+    "CIM_ListenerDestinationWSManagement": ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
 }
 
 
