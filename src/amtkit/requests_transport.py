@@ -32,7 +32,7 @@ from . import exceptions as exc
 from .config import Timeout, TLSConfig
 from .http.digest import Credentials
 from .http.requests_support import AMTDigestAuth, RoundTrips, mount_tls, negotiate_auth, transport_error
-from .transport import MAX_REPLY_BYTES, Headers, HTTPReply
+from .transport import MAX_REPLY_BYTES, Headers, HTTPReply, device_url
 from .wsman import names
 
 __all__ = ["RequestsTransport"]
@@ -80,10 +80,7 @@ class RequestsTransport:
     ) -> None:
         self.host = host
         self.tls = tls
-        self.port = port or (names.PORT_TLS if tls is not None else names.PORT_HTTP)
-        scheme = "https" if tls is not None else "http"
-        bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
-        self.base_url = f"{scheme}://{bracketed}:{self.port}"
+        self.port, self.base_url = device_url(host, port, tls)
         self.path = path
         self.url = self.base_url + path
         self.credentials = credentials

@@ -76,6 +76,14 @@ class HTTPReply:
         return [] if value is None else [value]
 
 
+def device_url(host: str, port: int | None, tls: TLSConfig | None) -> tuple[int, str]:
+    """The WS-Man port (16992, or 16993 with TLS, unless given) and base URL (``http://host:port``,
+    IPv6 addresses bracketed) of a device."""
+    chosen = port or (names.PORT_TLS if tls is not None else names.PORT_HTTP)
+    bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return chosen, f"{'https' if tls is not None else 'http'}://{bracketed}:{chosen}"
+
+
 def _ascii_host(host: str) -> str:
     if host.isascii():
         return host
@@ -141,10 +149,8 @@ class Transport:
     ) -> None:
         self.host = host
         self.tls = tls
-        self.port = port or (names.PORT_TLS if tls is not None else names.PORT_HTTP)
-        scheme = "https" if tls is not None else "http"
+        self.port, self.base_url = device_url(host, port, tls)
         bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
-        self.base_url = f"{scheme}://{bracketed}:{self.port}"
         self.path = path
         self.url = self.base_url + path
         self.credentials = credentials

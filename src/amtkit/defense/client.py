@@ -667,18 +667,25 @@ class DefenseControl:
                 if found is not None:
                     for port in old.ports:
                         if port not in found.ports:
-                            self._client.create(Cls.AMT_NetworkPortSystemDefensePolicy, {
-                                "Antecedent": ethernet_port_epr(port), "Dependent": policy_epr(old.instance_id)})
+                            self._activate(port, old.instance_id)
                     continue
                 in_use = {h for p in now.policies for h in p.filter_handles or ()}
                 for handle in old.filter_handles:
                     leftover = now.filter(handle)
                     if leftover is not None and leftover.ours and handle not in in_use:
-                        self._client.delete(leftover.class_name, leftover.selectors)
+                        self._delete_filter(leftover)
                 self._create(old.policy, old.ports, 0)
             except (exc.AMTError, ValueError):
                 complete = False
         return complete
+
+    def _activate(self, port: int, policy_id: str) -> None:
+        """Enable a policy on a network port (an ``AMT_NetworkPortSystemDefensePolicy``)."""
+        self._client.create(Cls.AMT_NetworkPortSystemDefensePolicy, {
+            "Antecedent": ethernet_port_epr(port), "Dependent": policy_epr(policy_id)})
+
+    def _delete_filter(self, f: DeviceFilter) -> None:
+        self._client.delete(f.class_name, f.selectors)
 
     def _retire(self, retired: _Retired) -> None:
         """Delete the given activations, then policies, then filters."""

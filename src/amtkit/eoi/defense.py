@@ -36,7 +36,6 @@ from ..defense.client import (
     DeviceFilter,
     DevicePolicy,
     _Created,
-    _PreviousSet,
     _Retired,
 )
 from ..defense.engine import ManagerSpec
@@ -168,8 +167,7 @@ class CircuitBreakerControl(DefenseControl):
             created.policy_id = _ID.format(policy_handle)
             created.eprs.append(_reference(Cls.AMT_SystemDefensePolicy, policy_handle))
             for port in ports:
-                self._call("CbPolicyEnable", EnablePolicies=[{"HardwareID": port,
-                                                               "PolicyCreationHandle": policy_handle}])
+                self._activate(port, created.policy_id)
                 created.eprs.append(_reference(Cls.AMT_NetworkPortSystemDefensePolicy, port))
         except (exc.AMTError, ValueError):
             self._undo(created.eprs)
@@ -189,32 +187,12 @@ class CircuitBreakerControl(DefenseControl):
             except exc.AMTError:
                 pass  # best effort: the original failure is what the caller needs to see
 
-    def _restore(self, previous: list[_PreviousSet]) -> bool:
-        """After a failed in-place replacement: enable a previous policy again where it is missing, or
-        write it anew (its leftover filters deleted first)."""
-        try:
-            now = self.state()
-        except exc.AMTError:
-            return False
-        complete = True
-        for old in previous:
-            try:
-                found = now.policy(old.instance_id)
-                if found is not None:
-                    for port in old.ports:
-                        if port not in found.ports:
-                            self._call("CbPolicyEnable", EnablePolicies=[
-                                {"HardwareID": port, "PolicyCreationHandle": handle_of(old.instance_id)}])
-                    continue
-                in_use = {h for p in now.policies for h in p.filter_handles or ()}
-                for handle in old.filter_handles:
-                    leftover = now.filter(handle)
-                    if leftover is not None and leftover.ours and handle not in in_use:
-                        self._call("CbFilterDelete", FilterCreationHandle=handle)
-                self._create(old.policy, old.ports, 0)
-            except (exc.AMTError, ValueError):
-                complete = False
-        return complete
+    def _activate(self, port: int, policy_id: str) -> None:
+        self._call("CbPolicyEnable", EnablePolicies=[{"HardwareID": port,
+                                                       "PolicyCreationHandle": handle_of(policy_id)}])
+
+    def _delete_filter(self, f: DeviceFilter) -> None:
+        self._call("CbFilterDelete", FilterCreationHandle=f.handle)
 
     def _statistics(self, policy_id: str, port: int, reset: bool) -> dict[int, tuple[int | None, bool | None]]:
         reply = self._call("CbPolicyGetActiveStatistics", HardwareID=port, ResetStatisticsOnRead=reset)

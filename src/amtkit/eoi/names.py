@@ -110,8 +110,6 @@ WSMAN_SINCE: Final = (3, 2)
 """WS-Management (DMTF) from AMT 3.2 on."""
 EOI_LAST_MAJOR: Final = 8
 """Legacy SOAP was deprecated in AMT 6 and removed in 9: 8.x is the last to answer it."""
-PREFERRED_EOI_BELOW: Final = 6
-"""amtkit prefers legacy SOAP below AMT 6, where it was the primary, complete interface."""
 
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 
