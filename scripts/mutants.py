@@ -31,18 +31,23 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 
 SPEC = ("tests/spec",)
+SELF_CHECK = "tests/spec/test_spec_mutants.py"
+"""The test that this script's mutants still fit the code; left out of the mutants' runs."""
 TESTS_BY_FILE: dict[str, tuple[str, ...]] = {
-    "src/amtkit/codes.py": (*SPEC, "tests/client/test_client_power.py"),
+    "src/amtkit/codes.py": (*SPEC, "tests/client/test_client_power.py", "tests/recorded"),
     "src/amtkit/wsman/names.py": (*SPEC, "tests/wsman", "tests/recorded"),
     "src/amtkit/http/digest.py": (*SPEC, "tests/wsman/test_http_digest.py", "tests/recorded",
-                                  "tests/simulator/test_sim_client_styles.py"),
-    "src/amtkit/power.py": (*SPEC, "tests/client/test_client_power.py"),
+                                  "tests/simulator/test_sim_client_styles.py",
+                                  "tests/simulator/test_sim_digest_hardening.py",
+                                  "tests/client/test_client_digest_downgrade.py"),
+    "src/amtkit/power.py": (*SPEC, "tests/client/test_client_power.py", "tests/recorded"),
     "simulator/amtsim/backends/power.py": (*SPEC, "tests/client/test_client_power.py"),
     "src/amtkit/defense/model.py": (*SPEC, "tests/defense/test_defense_model.py",
-                                    "tests/defense/test_defense_engine.py"),
+                                    "tests/defense/test_defense_engine.py", "tests/defense/test_defense_safety.py"),
     "src/amtkit/defense/wsman.py": (*SPEC, "tests/defense/test_defense_wsman.py"),
-    "src/amtkit/defense/policy.py": (*SPEC, "tests/defense/test_defense_simulator.py",
-                                     "tests/defense/test_defense_end_to_end.py"),
+    "src/amtkit/defense/plan.py": (*SPEC, "tests/defense/test_defense_safety.py",
+                                   "tests/defense/test_defense_lockout.py"),
+    "src/amtkit/defense/client.py": (*SPEC, "tests/defense/test_defense_safety.py"),
 }
 
 
@@ -191,6 +196,8 @@ POWER = "src/amtkit/power.py"
 SIM_POWER = "simulator/amtsim/backends/power.py"
 DEFENSE_MODEL = "src/amtkit/defense/model.py"
 DEFENSE_WSMAN = "src/amtkit/defense/wsman.py"
+DEFENSE_PLAN = "src/amtkit/defense/plan.py"
+DEFENSE_CLIENT = "src/amtkit/defense/client.py"
 
 
 def mapping_mutants() -> list[Mutant]:
@@ -251,6 +258,23 @@ def mapping_mutants() -> list[Mutant]:
         edit(DEFENSE_WSMAN, "anti-spoofing on=2", "ANTI_SPOOFING_ON = 1", "ANTI_SPOOFING_ON = 2"),
         edit(DEFENSE_WSMAN, "62 filters->63", "MAX_FILTERS_PER_POLICY = 62", "MAX_FILTERS_PER_POLICY = 63"),
         edit(DEFENSE_WSMAN, "16 chars->17", "MAX_NAME_LENGTH = 16\n", "MAX_NAME_LENGTH = 17\n"),
+        # System Defense: the precedence rule, the lockout check's managers, make before break
+        edit(DEFENSE_MODEL, "lowest precedence wins", "return max(activated, key=precedence, default=None)",
+             "return min(activated, key=precedence, default=None)"),
+        edit(DEFENSE_MODEL, "tie: later activation wins", "return max(activated, key=precedence, default=None)",
+             "return max(reversed(list(activated)), key=precedence, default=None)"),
+        edit(DEFENSE_PLAN, "file-named manager unchecked", "specs = _named_managers(fs)", "specs = ()"),
+        edit(DEFENSE_CLIENT, "old set removed first", "created = self._create(policy, [port], minutes)\n        try:\n"
+             "            after = self._verify(created, policy, expected, port, minutes)\n        except exc.AMTError:\n"
+             "            self._undo(created.eprs)\n            raise\n        retired = _Retired.of(state)",
+             "self._retire(_Retired.of(state))\n        created = self._create(policy, [port], minutes)\n"
+             "        try:\n            after = self._verify(created, policy, expected, port, minutes)\n"
+             "        except exc.AMTError:\n            self._undo(created.eprs)\n            raise\n"
+             "        retired = _Retired(activations=[], policies=[], filters=[])"),
+        edit(DEFENSE_CLIENT, "no room not refused", "        if force:\n            return True\n",
+             "        if True:\n            return True\n"),
+        edit(DEFENSE_CLIENT, "nothing put back", "            restored = self._restore(previous)",
+             "            restored = False"),
         # digest: constants and the order of the hashed fields
         edit(DIGEST, "HA2 uri:method", 'ha2 = _md5(f"{method}:{uri}")', 'ha2 = _md5(f"{uri}:{method}")'),
         edit(DIGEST, "response cnonce/nc swapped", '_md5(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")',
@@ -286,7 +310,7 @@ def scratch_copy() -> Path:
     root = Path(tempfile.mkdtemp(prefix="amtkit-mutants-"))
     ignore = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".hypothesis", "site", "*.egg-info",
                                     ".pytest_cache", ".mypy_cache", ".ruff_cache")
-    for name in ("src", "simulator", "tests", "filters", "pyproject.toml"):
+    for name in ("src", "simulator", "tests", "filters", "scripts", "pyproject.toml"):
         source = PROJECT / name
         if source.is_dir():
             shutil.copytree(source, root / name, ignore=ignore)
@@ -302,7 +326,8 @@ def run_tests(root: Path, tests: tuple[str, ...], first_kill: bool) -> tuple[int
     env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root / 'simulator'}",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
     command = [sys.executable, "-m", "pytest", "-q", "--tb=no", "-rfE", "-p", "no:cacheprovider",
-               "--hypothesis-seed=0", *(["-x"] if first_kill else []), *tests]
+               "--hypothesis-seed=0", f"--ignore={SELF_CHECK}",  # it reads the mutated sources: no verdict
+               *(["-x"] if first_kill else []), *tests]
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     return done.returncode, _FAILED.findall(done.stdout), done.stdout[-2000:]
 

@@ -292,3 +292,12 @@ def test_fault_reasons_amt_was_recorded_sending_are_spelled_as_recorded() -> Non
     assert KIND_BY_SUBCODE["DestinationUnreachable"].reason == (
         "No route can be determined to reach the destination role defined by the WSAddressing To.")
     assert KIND_BY_SUBCODE["AlreadyExists"].reason == "The sender attempted to create a resource which already exists."
+
+
+def test_a_digest_challenge_is_md5_whether_or_not_it_says_so() -> None:
+    # RFC 2617 3.2.1: an absent algorithm means MD5, the only one AMT uses.
+    from amtkit.http.digest import Challenge, parse_challenge
+
+    assert parse_challenge('Digest realm="r", nonce="n", qop="auth"').algorithm == "MD5"
+    assert parse_challenge('Digest realm="r", nonce="n", algorithm=md5, qop="auth"').algorithm == "MD5"
+    assert Challenge(realm="r", nonce="n").algorithm == "MD5"

@@ -383,7 +383,8 @@ class DefenseControl:
         """The offline part of :meth:`apply`: the policy to write and its lockout check (no I/O).
 
         Raises :class:`~amtkit.exceptions.DefenseLimitError` for a set larger than one AMT policy, and
-        :class:`~amtkit.defense.model.DefenseError` (a ``ValueError``) for bad arguments.
+        :class:`~amtkit.defense.model.DefenseError` (a :class:`~amtkit.exceptions.UsageError`, also a ``ValueError``)
+        for bad arguments.
         """
         managers = [manager] if isinstance(manager, (str, ManagerSpec)) else list(manager)
         try:
