@@ -20,7 +20,7 @@ from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, Selector, Value
 
 from ..backends.inventory import redirection_of
-from .base import StoredClass, register
+from .base import ClassHandler, StoredClass, register
 from .inventory import KVMRedirectionSAP
 
 if TYPE_CHECKING:
@@ -69,7 +69,11 @@ class KVMRedirectionSAPWithSwitch(KVMRedirectionSAP):
         return int(ReturnValue.COMPLETED), {}
 
 
-class RedirectionServiceRecord(StoredClass):
+class RedirectionServiceRecord(ClassHandler):
+    """AMT's KVM redirection service as ``CIM_RedirectionService`` reports it (read-only)."""
+
+    class_name = Cls.CIM_RedirectionService
+
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
         state = redirection_of(device)
         if not state.kvm_supported:
@@ -104,7 +108,8 @@ register(KVMRedirectionSettingData(
     types={"BackToBackFbMode": "bool", "DefaultScreen": "int", "EnabledByMEBx": "bool", "Is5900PortEnabled": "bool",
            "OptInPolicy": "bool", "OptInPolicyTimeout": "int", "SessionTimeout": "int"}))
 register(KVMRedirectionSAPWithSwitch())
-register(RedirectionServiceRecord(
-    Cls.CIM_RedirectionService, keys=("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
-    types={"EnabledState": "int", "RequestedState": "int", **schema.ENABLED_ELEMENT_DATES}))
+schema.register(Cls.CIM_RedirectionService, {"EnabledState": "int", "RequestedState": "int",
+                                             **schema.ENABLED_ELEMENT_DATES},
+                ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"))
+register(RedirectionServiceRecord())
 register(StoredClass(Cls.IPS_ScreenSettingData, _screens, keys=("InstanceID",)))
