@@ -36,6 +36,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import sys
 import tempfile
 import time
@@ -283,9 +284,12 @@ def redirection_surface(count: int, seed: int) -> Outcome:
     from amtkit.redirection import messages as m
     from amtsim.redirection import FirmwareSessionProtocol, RedirectionListeners
 
+    def _no_tls(device: object) -> ssl.SSLContext:
+        raise AssertionError("the fuzzed device has no TLS redirection port")
+
     async def main() -> Outcome:
         device = _simulator_device()
-        listeners = RedirectionListeners(lambda: None)  # type: ignore[arg-type, return-value]
+        listeners = RedirectionListeners(_no_tls)
         credentials = Credentials(device.config.username, device.config.password)
         start = m.StartRedirectionSession(session=m.SessionType.IDER).encode()
         query = m.AuthenticateSession.query().encode()

@@ -279,7 +279,7 @@ def make_device(amt_simulator, new_device):  # type: ignore[no-untyped-def]
         return AMTDeviceInfo(
             host=device_config.address, port=device_config.http_port, tls_port=device_config.tls_port,
             username=device_config.username, password=device_config.password,
-            tls_sha256=amt_simulator.certificate.sha256 if tls else None, device=device,
+            tls_sha256=amt_simulator.tls_sha256(device) if tls else None, device=device,
             control=DeviceControl(device),
         )
 

@@ -154,8 +154,12 @@ def ready_lines(simulator: Simulator, control: ControlServer | None) -> list[str
                      f"rmcp:{config.rmcp_port} AMT {config.amt_version}")
     if len(simulator.devices) > 20:
         lines.append(f"... and {len(simulator.devices) - 20} more (--json lists them all)")
-    if any(d.config.tls_port or d.config.redirection_tls_port for d in simulator.devices):
+    tls_devices = [d for d in simulator.devices if d.config.tls_port or d.config.redirection_tls_port]
+    if any(not d.config.own_certificate for d in tls_devices):
         lines.append(f"TLS certificate SHA-256: {simulator.certificate.sha256}")
+    if any(d.config.own_certificate for d in tls_devices):
+        lines.append("devices with their own certificate: `amtkit fingerprint HOST --pin-file FILE` records them "
+                     "(--json lists each fingerprint)")
     if control is not None:
         lines.append(f"control: {control.url} token {control.token}")
     lines.append("ready; Ctrl-C to stop")
@@ -166,7 +170,9 @@ def ready_json(simulator: Simulator, control: ControlServer | None) -> dict[str,
     devices = [{"name": d.name, "address": d.address, "http_port": d.config.http_port,
                 "tls_port": d.config.tls_port, "redirection_port": d.config.redirection_port,
                 "redirection_tls_port": d.config.redirection_tls_port, "rmcp_port": d.config.rmcp_port,
-                "version": d.config.amt_version} for d in simulator.devices]
+                "version": d.config.amt_version,
+                **({"tls_sha256": simulator.tls_sha256(d)} if d.config.own_certificate and d.config.tls_port else {})}
+               for d in simulator.devices]
     ready: dict[str, object] = {"devices": devices, "tls_sha256": simulator.certificate.sha256}
     if control is not None:
         ready["control"] = {"url": control.url, "port": control.port, "token": control.token}

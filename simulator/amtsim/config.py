@@ -102,6 +102,11 @@ class DeviceConfig:
     """UDP port answering RMCP presence pings (623 on real AMT; needs privileges); ``None``: no answers,
     0: any free port (one socket for this device, read back after start)."""
     amt_version: str = "16.1.25"
+    own_certificate: bool = False
+    """A TLS certificate of its own (a fingerprint per host, as real machines have); else the
+    simulator's shared one. TLS versions and suites follow ``amt_version`` (:mod:`amtsim.tlsprofile`)."""
+    tls_digest_session_cache: bool | None = None
+    """Admit unsigned requests on an authenticated TLS connection; None: as the firmware does (AMT 6+)."""
     build_number: str = "2021"
     sku: str = "16392"
     guid: str = field(default_factory=lambda: str(uuid.uuid4()).upper())

@@ -46,6 +46,8 @@ class Stats:
     connections: int = 0
     internal_errors: int = 0
     """Requests whose handling raised (answered 500): always a simulator bug; the fuzz harness counts them."""
+    tls_session_auth: int = 0
+    """Requests admitted without ``Authorization`` on an authenticated TLS connection (AMT 6+)."""
 
 
 @dataclass
@@ -99,6 +101,17 @@ class SimulatedDevice:
         self._message_counter = itertools.count(random.randrange(0x1000, 0x100000))
         self._context_counter = itertools.count(random.randrange(0x10, 0xFFFF))
         self.enumerations: OrderedDict[str, EnumerationState] = OrderedDict()
+
+    @property
+    def caches_tls_digest_sessions(self) -> bool:
+        """AMT 6.0 and later admit further requests on an authenticated kept-alive TLS connection
+        without a new ``Authorization`` (Intel's authentication options guide)."""
+        if self.config.tls_digest_session_cache is not None:
+            return self.config.tls_digest_session_cache
+        try:
+            return int(self.config.amt_version.split(".", 1)[0]) >= 6
+        except ValueError:
+            return True
 
     @property
     def name(self) -> str:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -93,7 +94,6 @@ from .backends.serial import host_console_of
 from .bios import BiosBoot, BootResult, CommandOutcome, FirmwareFlow, ReplyAssembler, SequentialRead
 from .device import SimulatedDevice
 from .sol import FirmwareSOL
-from .tlscert import CertificateFiles
 
 __all__ = ["FirmwareSessionProtocol", "RedirectionListeners", "READ_BUFFER_SIZE"]
 
@@ -563,11 +563,12 @@ def _failed(plan: BootPlan, reason: str) -> BootResult:
 class RedirectionListeners:
     """The redirection listeners of one simulator: started and stopped with each device.
 
-    ``certificate`` gives the TLS certificate (the WS-Man one) when a device has a TLS port.
+    ``tls_context`` gives a device's TLS server context (the WS-Man port's: the same certificate,
+    versions and suites) when it has a TLS redirection port.
     """
 
-    def __init__(self, certificate: Callable[[], CertificateFiles]) -> None:
-        self._certificate = certificate
+    def __init__(self, tls_context: Callable[[SimulatedDevice], ssl.SSLContext]) -> None:
+        self._tls_context = tls_context
         self._servers: dict[int, list[asyncio.AbstractServer]] = {}
         self._sessions: dict[int, set[FirmwareSessionProtocol]] = {}
 
@@ -591,7 +592,7 @@ class RedirectionListeners:
             servers.append(plain)
         if config.redirection_tls_port is not None:
             tls = await loop.create_server(factory, config.address, config.redirection_tls_port, reuse_address=True,
-                                           ssl=self._certificate().server_context())
+                                           ssl=self._tls_context(device))
             config.redirection_tls_port = tls.sockets[0].getsockname()[1]
             servers.append(tls)
         if servers:

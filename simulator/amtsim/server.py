@@ -14,6 +14,7 @@ import html
 import logging
 import resource
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -37,7 +38,8 @@ from .dispatch import Reply, dispatch_wsman, try_identify
 from .eoi.dispatch import dispatch_eoi, eoi_reply, serves_path
 from .redirection import RedirectionListeners
 from .services import RmcpService
-from .tlscert import CertificateFiles, ensure_certificate
+from .tlscert import CertificateFiles, device_certificate, ensure_certificate
+from .tlsprofile import profile_for
 
 __all__ = ["Simulator"]
 
@@ -83,9 +85,13 @@ class WSManProtocol(asyncio.Protocol):
     and queued requests wait, so memory stays bounded by one receive and the transport's buffer.
     """
 
-    def __init__(self, device: SimulatedDevice, table: ConnectionTable) -> None:
+    def __init__(self, device: SimulatedDevice, table: ConnectionTable, *, tls: bool = False) -> None:
         self.device = device
         self.table = table
+        self.tls = tls
+        self.session_user: tuple[str, str] | None = None
+        """AMT 6+ digest session caching on TLS: the user (and their credential token) whose request
+        authenticated on this connection; later requests without ``Authorization`` run as them."""
         self.reader = httpwire.RequestReader()
         self.transport: asyncio.Transport | None = None
         self.server = _server_header(device)
@@ -354,12 +360,21 @@ class WSManProtocol(asyncio.Protocol):
             if device.general.provisioning_state != ProvisioningState.POST:
                 # Not provisioned: no account exists yet, so nothing authenticates.
                 return _Handled(self._challenge(stale=False), True, outcome="401 not provisioned")
+            cached = self._cached_session_user() if authorization is None else None
+            if cached is not None:
+                device.stats.wsman_requests += 1
+                device.stats.tls_session_auth += 1
+                device.requester = Requester(cached, self.peer)
+                device.sync_faults()
+                return self._wsman_handled(dispatch_wsman(device, request.body), cached)
             refusal, user = self._authenticate(request)
             if refusal is not None:
                 return refusal
             device.stats.wsman_requests += 1
             device.requester = Requester(user if user != "-" else "", self.peer)
             device.event_log.login_succeeded(user)
+            if self.tls and user != "-" and device.caches_tls_digest_sessions:
+                self.session_user = (user, device.accounts.credential_token(user))
             device.sync_faults()
             return self._wsman_handled(dispatch_wsman(device, request.body), user or "-")
 
@@ -391,6 +406,17 @@ class WSManProtocol(asyncio.Protocol):
         reply = dispatch_eoi(device, path, request.body)
         return _Handled(eoi_reply(reply, self.server), reply.close, user, "SOAP", path,
                         "ok" if reply.status == 200 else str(reply.status))
+
+    def _cached_session_user(self) -> str | None:
+        """The user this TLS connection authenticated as, while their account is unchanged (AMT
+        resets the cache when the ACL changes)."""
+        if self.session_user is None:
+            return None
+        user, token = self.session_user
+        if self.device.accounts.credential_token(user) != token:
+            self.session_user = None
+            return None
+        return user
 
     def _challenge(self, *, stale: bool) -> bytes:
         self.device.stats.auth_challenges += 1
@@ -433,6 +459,7 @@ class Simulator:
         self.devices: list[SimulatedDevice] = []
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None
         self._certificate = certificate
+        self._tls_contexts: dict[int, ssl.SSLContext] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._servers: dict[str, list[asyncio.AbstractServer]] = {}
@@ -446,7 +473,7 @@ class Simulator:
         """Alerts pushed to each device's subscribers (:mod:`amtsim.alerting`)."""
         self.on_device_start(self.alerts.start_device)
         self.on_device_stop(self.alerts.stop_device)
-        self.redirection = RedirectionListeners(lambda: self.certificate)
+        self.redirection = RedirectionListeners(self.tls_context)
         """Redirection listeners (IDE-R) of the devices with a ``redirection_port``/``redirection_tls_port``."""
         self.on_device_start(self.redirection.start_device)
         self.on_device_stop(self.redirection.stop_device)
@@ -455,9 +482,32 @@ class Simulator:
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def certificate(self) -> CertificateFiles:
+        """The certificate devices share (those without ``own_certificate``)."""
         if self._certificate is None:
             self._certificate = ensure_certificate(self._cert_dir)
         return self._certificate
+
+    def certificate_for(self, device: SimulatedDevice) -> CertificateFiles:
+        """The certificate ``device`` presents on its TLS ports."""
+        config = device.config
+        if not config.own_certificate:
+            return self.certificate
+        return device_certificate(self._cert_dir, config.name, config.guid, address=config.address,
+                                  bits=profile_for(config.amt_version).rsa_bits)
+
+    def tls_sha256(self, device: SimulatedDevice) -> str:
+        """The SHA-256 fingerprint a client pins for ``device``."""
+        return self.certificate_for(device).sha256
+
+    def tls_context(self, device: SimulatedDevice) -> ssl.SSLContext:
+        """The device's TLS server context (16993 and 16995): its certificate, the TLS versions and
+        suites of its firmware version, and its own session cache (sessions resume per device)."""
+        context = self._tls_contexts.get(id(device))
+        if context is None:
+            profile = profile_for(device.config.amt_version)
+            context = self.certificate_for(device).server_context(profile)
+            self._tls_contexts[id(device)] = context
+        return context
 
     def start(self) -> Simulator:
         """Run the event loop in a background thread (for tests and embedding)."""
@@ -550,8 +600,11 @@ class Simulator:
         config.http_port = http.sockets[0].getsockname()[1]
         servers.append(http)
         if config.tls_port is not None:
-            tls = await loop.create_server(factory, config.address, config.tls_port,
-                                           ssl=self.certificate.server_context(), reuse_address=True, backlog=512)
+            def tls_factory() -> WSManProtocol:
+                return WSManProtocol(device, table, tls=True)
+
+            tls = await loop.create_server(tls_factory, config.address, config.tls_port,
+                                           ssl=self.tls_context(device), reuse_address=True, backlog=512)
             config.tls_port = tls.sockets[0].getsockname()[1]
             servers.append(tls)
         self._servers[str(id(device))] = servers
@@ -561,6 +614,7 @@ class Simulator:
                 await result
 
     async def _close_device(self, device: SimulatedDevice) -> None:
+        self._tls_contexts.pop(id(device), None)
         for stopper in self._extra_stoppers:
             result = stopper(device)
             if asyncio.iscoroutine(result):

@@ -45,15 +45,25 @@ class TLSConfig:
 
     Verification is on by default against the system store or ``ca_file``. AMT ships
     self-signed certificates, so ``pin_sha256`` trusts exactly one certificate by its SHA-256
-    fingerprint instead. ``insecure=True`` turns checking off and must be asked for by name.
-    ``client_cert`` (a PEM path, or ``(cert, key)``) is presented for mutual TLS.
+    fingerprint instead; for a fleet, ``pin_file`` holds one pin per host (``HOST SHA256`` lines,
+    filled by ``amtkit fingerprint --pin-file``), and a host without a pin is refused.
+    ``insecure=True`` turns checking off and must be asked for by name. ``client_cert`` (a PEM
+    path, or ``(cert, key)``) is presented for mutual TLS.
+
+    Equal configurations share one SSL context per process (:func:`amtkit.tls.client_context`).
     """
 
     ca_file: str | None = None
     pin_sha256: str | None = None
     insecure: bool = False
     client_cert: str | tuple[str, str] | None = None
+    pin_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.pin_sha256 is not None:
             object.__setattr__(self, "pin_sha256", normalize_fingerprint(self.pin_sha256))
+
+    @property
+    def verifies_chain(self) -> bool:
+        """Whether the certificate chain and host name are verified (no pin, not insecure)."""
+        return not (self.pin_sha256 or self.pin_file or self.insecure)

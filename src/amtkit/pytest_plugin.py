@@ -61,7 +61,7 @@ def amt_device(amt_simulator: Simulator) -> Iterator[AMTDeviceInfo]:
     try:
         yield AMTDeviceInfo(
             host=config.address, port=config.http_port, tls_port=config.tls_port, username=config.username,
-            password=config.password, tls_sha256=amt_simulator.certificate.sha256, device=device,
+            password=config.password, tls_sha256=amt_simulator.tls_sha256(device), device=device,
             control=DeviceControl(device),
         )
     finally:

@@ -4,8 +4,14 @@
   signed up front with the same nonce and an incrementing ``nc``, so a steady stream of calls
   costs one HTTP round trip each. A 401 (expired nonce, ``stale=true``, or a nonce AMT reset)
   is answered by one re-signed retry; a second 401 is an :class:`AuthenticationError`.
-* TLS per :mod:`amtkit.tls`: verification on by default, CA file, SHA-256 pinning, or an
-  explicit insecure switch; client certificates for mutual TLS.
+* TLS per :mod:`amtkit.tls`: verification on by default, CA file, SHA-256 pinning (one pin or a
+  pin file per host), or an explicit insecure switch; client certificates for mutual TLS. The
+  SSL context is shared by every transport with the same settings, and the last TLS session to
+  the device is offered on each new connection (resumption).
+* AMT 6 and later admit further requests on a kept-alive TLS connection without a new
+  ``Authorization`` once one request on it authenticated (digest session caching). The
+  transport uses that: after a signed request succeeded on a TLS connection, the next ones go
+  unsigned; a device that answers one of them with 401 is signed for from then on.
 * Bounded retries with backoff, only for idempotent requests and only when the connection
   failed (refused, reset, closed: AMT drops idle connections and its engine sleeps); a device
   that accepted the request but did not answer in time is not asked again. Method calls are
@@ -28,14 +34,13 @@ import logging
 import select
 import selectors
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import exceptions as exc
-from . import tls as amt_tls
 from .config import Timeout, TLSConfig
 from .http.digest import (
     Challenge,
@@ -48,6 +53,9 @@ from .http.digest import (
 from .http.reply import FramingError, Headers, Reply, ReplyReader, split_challenges
 from .text import printable
 from .wsman import names
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["HTTPReply", "Headers", "Transport"]
 
@@ -112,8 +120,8 @@ class _IdleProbe:
             self._selector.register(sock, selectors.EVENT_READ)
 
     def dropped(self) -> bool:
-        sock = self._sock
-        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        pending = getattr(self._sock, "pending", None)  # a TLS socket: decrypted bytes waiting = junk
+        if pending is not None and pending():
             return True
         try:
             if self._poll is not None:
@@ -174,7 +182,17 @@ class Transport:
         self._host_header = f"{_ascii_host(bracketed)}:{self.port}"
         self._post_head = (f"POST {path} HTTP/1.1\r\nHost: {self._host_header}\r\nUser-Agent: amtkit\r\n"
                            f"Content-Type: {names.SOAP_CONTENT_TYPE}\r\n").encode("latin-1")
-        self._tls_context: ssl.SSLContext | None = amt_tls.client_context(tls) if tls is not None else None
+        self._tls_context: ssl.SSLContext | None = None
+        if tls is not None:
+            from . import tls as amt_tls  # ssl is imported only by those who use TLS
+
+            self._tls_context = amt_tls.client_context(tls)
+        self._fresh_tls = False
+        """The TLS connection has not answered yet: its session is kept after the first answer."""
+        self._signed_on_connection = False
+        """A signed request succeeded on the current TLS connection (AMT caches the digest session)."""
+        self._device_caches_tls_auth = True
+        """False once the device refused an unsigned request on an authenticated TLS connection."""
 
     # -- connection ------------------------------------------------------------------------------
     def current_timeout(self) -> Timeout:
@@ -193,7 +211,11 @@ class Transport:
         raw.settimeout(timeout.read)
         if self.tls is None:
             return raw
-        return amt_tls.wrap_socket(raw, self.tls, self.host, context=self._tls_context)
+        from . import tls as amt_tls
+
+        sock = amt_tls.wrap_socket(raw, self.tls, self.host, context=self._tls_context, port=self.port)
+        self._fresh_tls = True
+        return sock
 
     def _socket_for_request(self) -> socket.socket:
         """The kept-alive socket if the device has not closed it, else a new one."""
@@ -206,14 +228,13 @@ class Transport:
         return self._socket
 
     def _discard_connection(self) -> None:
+        self._signed_on_connection = False
+        self._fresh_tls = False
         if self._probe is not None:
             self._probe.close()
             self._probe = None
         if self._socket is not None:
-            try:
-                self._socket.close()
-            except OSError:
-                pass
+            _close_quietly(self._socket)
             self._socket = None
 
     def close(self) -> None:
@@ -278,10 +299,16 @@ class Transport:
         the credentials, and the transport errors of :mod:`amtkit.exceptions`.
         """
         with self._lock:
-            signed = self._sign("POST", self.path) if authenticate else None
+            cached = self._signed_on_connection and self._device_caches_tls_auth and self._alive()
+            signed = self._sign("POST", self.path) if authenticate and not cached else None
             reply = self._send(self._post_request(body, signed), idempotent)
             if reply.status != 401 or not authenticate:
+                if signed is not None and self.tls is not None and reply.status != 401:
+                    self._signed_on_connection = self._socket is not None
                 return reply
+            if cached:
+                log.debug("%s wants Authorization on every request of a TLS connection", self.host)
+                self._device_caches_tls_auth = False
             if self.credentials is None:
                 raise exc.AuthenticationError("the device requires credentials and none were given",
                                               host=self.host)
@@ -289,6 +316,8 @@ class Transport:
             # the device reset mid-stream all land here.
             self._take_challenge(reply)
             reply = self._send(self._post_request(body, self._sign("POST", self.path)), idempotent)
+            if reply.status != 401 and self.tls is not None:
+                self._signed_on_connection = self._socket is not None
             if reply.status == 401:
                 self._challenge = None
                 raise exc.AuthenticationError(
@@ -296,6 +325,13 @@ class Transport:
                     host=self.host, username=self.credentials.username,
                 )
             return reply
+
+    def _alive(self) -> bool:
+        """Whether the kept-alive connection is still open (an unsigned request needs the same one)."""
+        if self._socket is None or self._probe is None or self._probe.dropped():
+            self._discard_connection()
+            return False
+        return True
 
     def get(self, path: str = "/") -> HTTPReply:
         """A plain GET (discovery reads AMT's ``Server`` header from ``GET /``)."""
@@ -368,8 +404,6 @@ class Transport:
             if self.deadline is not None and timeout.read < self.timeout.read:
                 raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host) from error
             raise exc.ReadTimeoutError(f"no answer within {timeout.read:g} s", host=self.host) from error
-        except ssl.SSLError as error:
-            raise exc.TLSError(f"TLS failed: {_short(str(error))}", reason="protocol", host=self.host) from error
         except ConnectionRefusedError as error:
             raise exc.UnreachableError(f"connection to port {self.port} refused", host=self.host) from error
         except socket.gaierror as error:
@@ -379,8 +413,15 @@ class Transport:
             raise exc.UnreachableError("the device closed the connection without answering", host=self.host,
                                        hint="AMT may be busy or this port may not be AMT; retry later") from error
         except OSError as error:
+            if self.tls is not None and _is_ssl_error(error):
+                raise exc.TLSError(f"TLS failed: {_short(str(error))}", reason="protocol", host=self.host) from error
             raise exc.UnreachableError(f"cannot reach port {self.port}: {error.strerror or error}",
                                        host=self.host) from error
+        if self._fresh_tls:
+            self._fresh_tls = False
+            from . import tls as amt_tls
+
+            amt_tls.remember_session(sock, self.host, self.port)  # type: ignore[arg-type]
         if not reply.keep_alive:
             self._discard_connection()
         return HTTPReply(reply.status, reply.headers, reply.body)
@@ -405,6 +446,31 @@ class Transport:
                 if reply is not None:
                     return reply
         return reader.feed_eof()
+
+
+def _close_quietly(sock: socket.socket) -> None:
+    """Close a connection; a TLS one says close_notify first (without waiting for the answer).
+
+    OpenSSL marks a session that ended without our close_notify as not resumable, so a silent
+    close would throw away exactly the session the next connection wants to resume.
+    """
+    unwrap = getattr(sock, "unwrap", None)
+    if unwrap is not None:
+        try:
+            sock.settimeout(0)
+            unwrap()
+        except (OSError, ValueError):
+            pass  # the peer's close_notify is not awaited; ours is sent (or the peer is gone)
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def _is_ssl_error(error: OSError) -> bool:
+    import ssl
+
+    return isinstance(error, ssl.SSLError)
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -58,7 +58,7 @@ def ider_device(simulator: Simulator, *, tls: bool = False, timing: Timing | Non
         yield AMTDeviceInfo(
             host=device_config.address, port=device_config.http_port, tls_port=device_config.tls_port,
             username=device_config.username, password=device_config.password,
-            tls_sha256=simulator.certificate.sha256 if tls else None, device=device, control=DeviceControl(device),
+            tls_sha256=simulator.tls_sha256(device) if tls else None, device=device, control=DeviceControl(device),
         )
     finally:
         simulator.remove_device(device)

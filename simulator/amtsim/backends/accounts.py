@@ -127,6 +127,11 @@ class Accounts:
     def remove_user(self, user: str) -> None:
         self._ha1.pop(user, None)
 
+    def credential_token(self, user: str) -> str:
+        """Changes whenever ``user``'s account changes (password set, account gone): what a cached
+        digest session on a TLS connection is checked against."""
+        return self._ha1.get(user, "")
+
     @property
     def users(self) -> list[str]:
         return sorted(self._ha1)

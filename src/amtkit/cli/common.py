@@ -72,7 +72,7 @@ class Connection:
 
 
 def connection_options(command: F) -> F:
-    """Add ``--user --port --tls --ca-file --pin-sha256 --insecure --client-cert --timeout --json``."""
+    """Add ``--user --port --tls --ca-file --pin-sha256 --pin-file --insecure --client-cert --timeout --json``."""
     options = [
         click.option("--user", "-u", "username", envvar=USER_ENV, default="admin", show_default=True,
                      help=f"Digest user (or {USER_ENV}). The password comes from {PASSWORD_ENV} or a prompt."),
@@ -81,6 +81,9 @@ def connection_options(command: F) -> F:
         click.option("--tls", is_flag=True, help="Use TLS (port 16993); the certificate is verified."),
         click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to verify TLS with."),
         click.option("--pin-sha256", help="Trust exactly the certificate with this SHA-256 fingerprint."),
+        click.option("--pin-file", type=click.Path(dir_okay=False),
+                     help="Pins per host ('HOST SHA256' lines, filled by `amtkit fingerprint --pin-file`): "
+                          "each host must present its own pinned certificate."),
         click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate (not recommended)."),
         click.option("--client-cert", type=click.Path(exists=True, dir_okay=False),
                      help="PEM with client certificate and key for mutual TLS."),
@@ -103,11 +106,12 @@ def connection_options(command: F) -> F:
 
 def make_connection(username: str, port: int | None, tls: bool, ca_file: str | None, pin_sha256: str | None,
                     insecure: bool, client_cert: str | None, timeout: float, as_json: bool,
-                    generation: str = "auto", transport: str = "builtin") -> Connection:
+                    generation: str = "auto", transport: str = "builtin", pin_file: str | None = None) -> Connection:
     tls_config = None
-    if tls or ca_file or pin_sha256 or insecure or client_cert:
+    if tls or ca_file or pin_sha256 or pin_file or insecure or client_cert:
         try:
-            tls_config = TLSConfig(ca_file=ca_file, pin_sha256=pin_sha256, insecure=insecure, client_cert=client_cert)
+            tls_config = TLSConfig(ca_file=ca_file, pin_sha256=pin_sha256, insecure=insecure, client_cert=client_cert,
+                                   pin_file=pin_file)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--pin-sha256") from error
     return Connection(username=username, port=port, tls=tls_config, timeout=timeout, as_json=as_json,

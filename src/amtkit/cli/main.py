@@ -218,24 +218,55 @@ def power_request(host: str, action: str, no_check: bool, as_json: bool, profile
 
 
 @main.command()
-@click.argument("host")
+@click.argument("hosts", nargs=-1, required=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=names.PORT_TLS, show_default=True,
               help="The TLS port.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds to wait.")
+@click.option("--pin-file", type=click.Path(dir_okay=False),
+              help="Record each new host's fingerprint in this pin file (trust on first use) and check "
+                   "the ones already in it.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @handle_errors
-def fingerprint(host: str, port: int, timeout: float, as_json: bool) -> None:
-    """Show the SHA-256 fingerprint of HOST's TLS certificate, to pin it with --pin-sha256.
+def fingerprint(hosts: tuple[str, ...], port: int, timeout: float, pin_file: str | None, as_json: bool) -> None:
+    """Show the SHA-256 fingerprint of each HOST's TLS certificate, to pin it with --pin-sha256.
 
     Nothing is verified: compare the fingerprint with one you trust (the provisioning record,
-    the MEBx) before pinning it.
+    the MEBx) before pinning it. With --pin-file, a host not yet in the file is added: that is
+    trust on first use, and only as good as the network path of this first contact. A host whose
+    certificate differs from its recorded pin is an error (exit 4) and the file keeps the old pin.
     """
-    from ..tls import fetch_sha256
+    from ..exceptions import TLSError
+    from ..tls import PinFile, fetch_sha256
 
-    digest = fetch_sha256(host, port, timeout=timeout)
-    emit({"ok": True, "host": host, "port": port, "sha256": digest}, as_json,
-         lambda d: f"{host}:{port} sha256 {d['sha256']}")
+    pins = PinFile(pin_file) if pin_file else None
+    mismatched: list[str] = []
+    for host in hosts:
+        digest = fetch_sha256(host, port, timeout=timeout)
+        data: dict[str, Any] = {"ok": True, "host": host, "port": port, "sha256": digest}
+        if pins is not None:
+            recorded = pins.pin_for(host)
+            if recorded is None:
+                pins.add(host, digest, note="trusted on first use")
+                data["pin"] = "recorded"
+            elif recorded == digest:
+                data["pin"] = "matches"
+            else:
+                data.update(ok=False, pin="mismatch", pinned=recorded)
+                mismatched.append(host)
+        emit(data, as_json, _fingerprint_line)
+    if mismatched:
+        raise TLSError(f"{len(mismatched)} host(s) present a certificate other than the pinned one: "
+                       f"{', '.join(mismatched[:5])}", reason="pin-mismatch",
+                       hint="a changed certificate is expected only after reprovisioning; check before removing "
+                            "the old pin from the pin file")
+
+
+def _fingerprint_line(data: dict[str, Any]) -> str:
+    notes = {"recorded": " (new: recorded in the pin file, trusted on first use)",
+             "matches": " (matches the pin file)",
+             "mismatch": f" (DIFFERS from the pinned {data.get('pinned')}: not changed)"}
+    return f"{data['host']}:{data['port']} sha256 {data['sha256']}{notes.get(data.get('pin', ''), '')}"
 
 
 @power.command("wait")
