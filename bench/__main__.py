@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from . import defense, discovery, fleet, fuzz, httpreader, ider, legacy, load, sol, spine
+from . import defense, discovery, fleet, fuzz, httpreader, ider, legacy, load, sol, spine, transport
 from .compare import compare_runs, format_comparison
 from .framework import Benchmark, Row, Settings, load_average, machine_description
 from .record import (
@@ -63,6 +63,12 @@ BENCHMARKS: list[Benchmark] = [
     Benchmark("fleet.jobs", fleet.jobs,
               "1,000 simulated machines (20-80 ms, 5% hung, 2% silent, 2% wrong password): power status, "
               "sequential ratio, quarantine, memory, kill -9 + resume, Dask"),
+    Benchmark("transport.tls", transport.tls,
+              "new pinned TLS client to first answer (resumed, full), steady TLS Get vs HTTP Get, client CPU per Get"),
+    Benchmark("transport.cli", transport.cli_call,
+              "amtkit power status HOST as a whole process vs python -c pass, alternating"),
+    Benchmark("transport.fleet_tls", transport.fleet_tls,
+              "fleet power status of 1,000 devices over TLS (own certificates, pin file) vs plain HTTP"),
     # New areas join here: Benchmark("area.what", module.function, "one line: what it measures").
 ]
 

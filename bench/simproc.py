@@ -22,6 +22,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, fields
 from typing import IO, TypeVar
 
@@ -110,15 +111,20 @@ class ChildProcess:
 class SimProcess(ChildProcess):
     """The parent's handle on the one-device simulator child. Use as a context manager."""
 
-    def __init__(self, cpu: int | None = None, *, amt_version: str | None = None) -> None:
+    def __init__(self, cpu: int | None = None, *, amt_version: str | None = None, tls: bool = False) -> None:
         command = [sys.executable, "-m", "bench.simproc"]
         if cpu is not None:
             command += ["--cpu", str(cpu)]
         if amt_version is not None:
             command += ["--amt-version", amt_version]
+        if tls:
+            command += ["--tls"]
         super().__init__(command)
         self.address = str(self.ready["address"])
         self.port = int(str(self.ready["port"]))
+        self.tls_port = int(str(self.ready["tls_port"])) if self.ready.get("tls_port") else None
+        """The TLS port (``tls=True``), with the certificate's SHA-256 in :attr:`tls_sha256`."""
+        self.tls_sha256 = str(self.ready.get("tls_sha256") or "")
         self.username = str(self.ready["username"])
         self.password = str(self.ready["password"])
 
@@ -131,22 +137,25 @@ class SimProcess(ChildProcess):
 
 # -- the child -----------------------------------------------------------------------------------
 
-def _serve(cpu: int | None, out: IO[str], amt_version: str | None = None) -> None:
+def _serve(cpu: int | None, out: IO[str], amt_version: str | None = None, tls: bool = False) -> None:
     from amtsim.config import DeviceConfig, Timing
     from amtsim.control import DeviceControl
     from amtsim.server import Simulator
 
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})  # before the event loop thread starts, so it inherits the mask
-    config = DeviceConfig(name="bench", address=ADDRESS, http_port=0, tls_port=None,
+    config = DeviceConfig(name="bench", address=ADDRESS, http_port=0, tls_port=0 if tls else None,
                           username=USERNAME, password=PASSWORD,
                           timing=Timing(power_transition=0, power_off_phase=0))
     if amt_version is not None:
         config.amt_version = amt_version  # e.g. 8.1.40: legacy SOAP and WS-Man on one port
-    with Simulator() as simulator:
-        control = DeviceControl(simulator.add_device(config))
-        out.write(json.dumps({"address": ADDRESS, "port": config.http_port, "username": USERNAME,
-                              "password": PASSWORD}) + "\n")
+    with tempfile.TemporaryDirectory(prefix="amtkit-bench-cert-") as cert_dir, Simulator(cert_dir=cert_dir) as simulator:
+        device = simulator.add_device(config)
+        control = DeviceControl(device)
+        ready = {"address": ADDRESS, "port": config.http_port, "username": USERNAME, "password": PASSWORD}
+        if tls:
+            ready.update(tls_port=config.tls_port, tls_sha256=simulator.tls_sha256(device))
+        out.write(json.dumps(ready) + "\n")
         out.flush()
         for line in sys.stdin:
             command = line.strip()
@@ -163,8 +172,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="one simulated AMT device for the bench (see module docs)")
     parser.add_argument("--cpu", type=int, default=None, help="pin the simulator to this CPU")
     parser.add_argument("--amt-version", default=None, help="the firmware version to simulate (default: the simulator's)")
+    parser.add_argument("--tls", action="store_true", help="also listen on a TLS port (certificate in a temporary directory)")
     args = parser.parse_args()
-    _serve(args.cpu, sys.stdout, args.amt_version)
+    _serve(args.cpu, sys.stdout, args.amt_version, args.tls)
 
 
 if __name__ == "__main__":

@@ -160,6 +160,8 @@ class WSManProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         """The peer finished sending: answer what it sent, then close (``True`` keeps the transport open)."""
         self._peer_done = True
+        if self.tls:
+            return False  # TLS has no half-close: asyncio closes the connection whatever is answered
         return bool(self._queue or self._awaiting or self._held or self.reader.more)
 
     def pause_writing(self) -> None:

@@ -118,6 +118,13 @@ def remember_session(sock: ssl.SSLSocket, host: str, port: int) -> None:
             sessions.popitem(last=False)
 
 
+def forget_sessions() -> None:
+    """Drop every kept session (the next connection to each device makes a full handshake)."""
+    with _lock:
+        for sessions in _sessions.values():
+            sessions.clear()
+
+
 def forget_session(context: ssl.SSLContext, host: str, port: int) -> None:
     sessions = _sessions.get(id(context))
     if sessions is not None:
