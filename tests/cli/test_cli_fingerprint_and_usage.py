@@ -25,7 +25,10 @@ def test_the_printed_fingerprint_is_accepted_as_a_pin(amt_device) -> None:
 
 
 def test_fingerprint_of_a_closed_port_is_unreachable(amt_device) -> None:
-    result = amtkit("fingerprint", amt_device.host, "--port", "1", "--timeout", "2")
+    from amtsim.server import free_port
+
+    closed = free_port(amt_device.host)  # bound and released: nothing listens there (port 1 may be taken)
+    result = amtkit("fingerprint", amt_device.host, "--port", str(closed), "--timeout", "2")
     assert result.returncode == EXIT_CODES["unreachable"]
     assert "Traceback" not in result.stderr
 
