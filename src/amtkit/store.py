@@ -38,11 +38,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from amtkit.discovery.probe import Classification, ControlMode, HostRecord
-from amtkit.discovery.rmcp import ProvisioningState
+from amtkit.codes import ProvisioningState
 from amtkit.exceptions import AMTError
+
+if TYPE_CHECKING:  # the prober (and asyncio) only for those who read discovery records: every command records
+    from amtkit.discovery.probe import Classification, HostRecord
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "StoreError", "default_store_path", "normalize_host"]
 
@@ -242,6 +244,8 @@ def _row(record: HostRecord) -> tuple[object, ...]:
 
 
 def _record(row: sqlite3.Row) -> HostRecord:
+    from amtkit.discovery.probe import Classification, ControlMode, HostRecord
+
     state = row["provisioning_state"]
     dash = row["dash"]
     return HostRecord(
