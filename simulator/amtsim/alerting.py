@@ -104,11 +104,15 @@ class AlertService:
         for listener in list(eventing.listeners.values()):
             self._changed(device, eventing, listener, True)
 
-    def stop_device(self, device: SimulatedDevice) -> None:
+    async def stop_device(self, device: SimulatedDevice) -> None:
+        """Stop posting for ``device``: its subscribers' tasks end (alerts not yet posted are lost with it)."""
+        tasks = []
         for key in [k for k in self._outboxes if k[0] == id(device)]:
-            outbox = self._outboxes.pop(key)
-            if outbox.task is not None:
-                outbox.task.cancel()
+            task = self._outboxes.pop(key).task
+            if task is not None:
+                task.cancel()
+                tasks.append(task)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- called under the device lock, from any thread -----------------------------------------------
     def _changed(self, device: SimulatedDevice, eventing: EventingBackend, listener: Listener, added: bool) -> None:
