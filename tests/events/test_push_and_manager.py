@@ -140,3 +140,51 @@ def storage_record_number(record: str) -> int:
     from amtkit.events.records import decode_event_record
 
     return int.from_bytes(decode_event_record(record).data[4:], "big")
+
+
+def test_https_listener_with_basic_credentials_is_trusted_only_through_the_device_s_ca(make_device, connect,
+                                                                                       tmp_path) -> None:
+    from amtkit.events.manager import tls_context
+    from amtsim.tlscert import ensure_certificate
+
+    certificate = ensure_certificate(tmp_path / "manager-cert")
+    with Store.open(tmp_path / "tls.db") as store, ManagerThread(Manager(
+            store, host="127.0.0.1", port=0, users={"amt": "tls-secret"}, auth="basic",
+            ssl_context=tls_context(str(certificate.cert), str(certificate.key)))) as manager:
+        assert manager.url.startswith("https://")
+        trusting = make_device(alert_ca_file=str(certificate.cert))
+        connect(trusting).events.subscribe(manager.url, device="trusting", credentials=("amt", "tls-secret"),
+                                           auth="basic")
+        stranger = make_device(timing=Timing(power_transition=0, power_off_phase=0, alert_retry_attempts=0))
+        sub = connect(stranger).events.subscribe(manager.url, device="stranger", credentials=("amt", "tls-secret"),
+                                                 auth="basic")
+        trusting.control.raise_events(2)
+        stranger.control.raise_events(1)
+        assert manager.wait_for_stored(2, timeout=20)
+        stranger.control.wait_for_alerts(lambda alerts: alerts.listeners[sub.handler].dropped == 1)
+        assert [a.device for a in storage.query(store)] == ["trusting", "trusting"]
+
+
+def test_basic_authentication_without_tls_is_refused(store) -> None:
+    with pytest.raises(ValueError, match="TLS"):
+        Manager(store, users={"amt": "x"}, auth="basic")
+
+
+def test_posts_that_are_not_alerts_are_answered_400_and_stored_nowhere(manager, store) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", manager.port, timeout=5)
+    connection.request("POST", "/events", body=b"<not-an-alert/>")
+    challenge = connection.getresponse()
+    challenge.read()
+    assert challenge.status == 401 and challenge.getheader("WWW-Authenticate", "").startswith("Digest ")
+    no_auth = Manager(store, host="127.0.0.1", port=0)
+    with ManagerThread(no_auth) as open_manager:
+        connection = http.client.HTTPConnection("127.0.0.1", open_manager.port, timeout=5)
+        for body in (b"<not-an-alert/>", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", b"\xff"):
+            connection.request("POST", "/events", body=body)
+            reply = connection.getresponse()
+            reply.read()
+            assert reply.status == 400
+        assert open_manager.stats.malformed == 3
+    assert storage.count(store) == 0
