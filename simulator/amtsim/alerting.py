@@ -52,24 +52,29 @@ _SESSIONS = {(True, "sol"): "48", (False, "sol"): "49", (True, "ider"): "50", (F
 _ALERT_TYPES = {"login": 8, "lockout": 8, "system-defense": 8, "redirection": 2, "power": 5, "boot": 5}
 
 
-def alert_for(happening: Happening, identifier: str) -> tuple[Alert, bool]:
-    """The alert a device sends for ``happening``, and whether it is a feature alert (an ``iAMT`` ID)."""
-    record = happening.record
-    severity = {EventSeverity.CRITICAL: 6, EventSeverity.NON_RECOVERABLE: 7,
-                EventSeverity.NON_CRITICAL: 3}.get(EventSeverity(record.severity) if record.severity in
-                                                   EventSeverity._value2member_map_ else EventSeverity.UNSPECIFIED, 2)
-    when = _dt.datetime.fromtimestamp(happening.at, _dt.timezone.utc)
-    common = {"time": when, "identifier": identifier, "alert_type": _ALERT_TYPES.get(happening.kind, 1),
-              "severity": severity}
+_PERCEIVED_SEVERITY = {EventSeverity.NON_CRITICAL: 3, EventSeverity.CRITICAL: 6, EventSeverity.NON_RECOVERABLE: 7}
+"""PET severity -> CIM PerceivedSeverity (warning, critical, fatal); everything else is information (2)."""
+
+
+def _message(happening: Happening) -> tuple[str, tuple[str, ...]]:
+    """The MessageID and arguments of ``happening``'s alert: AMT's documented ones where they exist."""
     detail = happening.detail
     if happening.kind == "redirection":
-        code = _SESSIONS[(bool(detail.get("opened")), str(detail.get("session")))]
-        return Alert("iAMT0050", (code,), **common), True  # type: ignore[arg-type]
+        return "iAMT0050", (_SESSIONS[(bool(detail.get("opened")), str(detail.get("session")))],)
     if happening.kind == "system-defense":
         if detail.get("rule") == "match":
-            return Alert("iAMT0001", (), **common), True  # type: ignore[arg-type]
-        return Alert("iAMT0050", ("18" if detail.get("inbound") else "16",), **common), True  # type: ignore[arg-type]
-    return Alert(RECORD_MESSAGE_ID, (record.to_base64(),), **common), False  # type: ignore[arg-type]
+            return "iAMT0001", ()
+        return "iAMT0050", ("18" if detail.get("inbound") else "16",)
+    return RECORD_MESSAGE_ID, (happening.record.to_base64(),)
+
+
+def alert_for(happening: Happening, identifier: str) -> tuple[Alert, bool]:
+    """The alert a device sends for ``happening``, and whether it is a feature alert (an ``iAMT`` ID)."""
+    message_id, arguments = _message(happening)
+    alert = Alert(message_id, arguments, time=_dt.datetime.fromtimestamp(happening.at, _dt.timezone.utc),
+                  identifier=identifier, alert_type=_ALERT_TYPES.get(happening.kind, 1),
+                  severity=_PERCEIVED_SEVERITY.get(happening.record.severity, 2))
+    return alert, message_id != RECORD_MESSAGE_ID
 
 
 @dataclass

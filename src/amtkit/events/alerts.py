@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -304,6 +304,3 @@ def is_ack_for(data: bytes, message_id: str) -> bool:
     relates = root.findtext(f".//{{{names.WSA}}}RelatesTo") or ""
     return action.strip() == names.Action.ACK and relates.strip() == message_id
 
-
-def arguments_of(*values: object) -> Sequence[str]:
-    return tuple(str(v) for v in values)
