@@ -52,7 +52,7 @@ _SESSIONS = {(True, "sol"): "48", (False, "sol"): "49", (True, "ider"): "50", (F
 _ALERT_TYPES = {"login": 8, "lockout": 8, "system-defense": 8, "redirection": 2, "power": 5, "boot": 5}
 
 
-_PERCEIVED_SEVERITY = {EventSeverity.NON_CRITICAL: 3, EventSeverity.CRITICAL: 6, EventSeverity.NON_RECOVERABLE: 7}
+_PERCEIVED_SEVERITY: dict[int, int] = {EventSeverity.NON_CRITICAL: 3, EventSeverity.CRITICAL: 6, EventSeverity.NON_RECOVERABLE: 7}
 """PET severity -> CIM PerceivedSeverity (warning, critical, fatal); everything else is information (2)."""
 
 
