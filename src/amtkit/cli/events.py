@@ -108,36 +108,30 @@ _SINCE = click.option("--since", default=None, metavar="TIME",
                       help="Only records at or after TIME: 2024-05-01, 2024-05-01T08:00, or a span back (30m, 12h, 7d).")
 
 
-@events_group.command("log")
-@click.argument("targets", nargs=-1, required=True)
-@_SINCE
-@connection_options
-@profile_options
-@fleet_options
-@handle_errors
-def events_log(targets: tuple[str, ...], since: str | None, as_json: bool, profiles_file: str | None,
-               profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
-    """Read TARGETS' event logs (AMT_MessageLog), decoded: time, severity, source, what happened."""
-    from ..events.tasks import events_log as task
+def _log_command(group: click.Group, operation: str, summary: str, text: Any) -> None:
+    """``events log`` and ``audit log``: the same options, another task and layout."""
 
-    _run(task(since=since), targets, "events.log", as_json, profiles_file, profile_name, fleet, options,
-         _event_lines)
+    @group.command("log", help=summary)
+    @click.argument("targets", nargs=-1, required=True)
+    @_SINCE
+    @connection_options
+    @profile_options
+    @fleet_options
+    @handle_errors
+    def command(targets: tuple[str, ...], since: str | None, as_json: bool, profiles_file: str | None,
+                profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
+        from ..events import tasks
+
+        task = tasks.events_log(since=since) if operation == "events.log" else tasks.audit_log(since=since)
+        _run(task, targets, operation, as_json, profiles_file, profile_name, fleet, options, text)
 
 
-@audit_group.command("log")
-@click.argument("targets", nargs=-1, required=True)
-@_SINCE
-@connection_options
-@profile_options
-@fleet_options
-@handle_errors
-def audit_log(targets: tuple[str, ...], since: str | None, as_json: bool, profiles_file: str | None,
-              profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
-    """Read TARGETS' audit logs (AMT_AuditLog): who (user, address), what (application, event), when."""
-    from ..events.tasks import audit_log as task
-
-    _run(task(since=since), targets, "audit.log", as_json, profiles_file, profile_name, fleet, options,
-         _audit_lines)
+_log_command(events_group, "events.log",
+             "Read TARGETS' event logs (AMT_MessageLog), decoded: time, severity, source, what happened.",
+             _event_lines)
+_log_command(audit_group, "audit.log",
+             "Read TARGETS' audit logs (AMT_AuditLog): who (user, address), what (application, event), when.",
+             _audit_lines)
 
 
 def _subscription_lines(host: str, data: dict[str, Any]) -> str:
