@@ -249,7 +249,6 @@ class _Poster:
             if self.https:
                 context = ssl.create_default_context(cafile=self.device.config.alert_ca_file)
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=context)
-            self.challenge = None
         return self.reader, self.writer
 
     def _disconnect(self) -> None:

@@ -19,6 +19,7 @@ import datetime as _dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from lxml import etree
@@ -112,7 +113,7 @@ class Alert:
     message: str = ""
     system_name: str = names.ALERT_SYSTEM_NAME
 
-    @property
+    @cached_property
     def record(self) -> EventRecord | None:
         """The event log record an alert of the simulator carries, else ``None``."""
         if self.message_id != RECORD_MESSAGE_ID or not self.arguments:
@@ -215,6 +216,10 @@ def build_alert(alert: Alert, message_id: str, *, reference: Mapping[str, str] |
     return text.encode("utf-8")
 
 
+_WSA_MESSAGE_ID = f"{{{names.WSA}}}MessageID"
+_REFERENCE_PREFIX = f"{{{REFERENCE_NAMESPACE}}}"
+
+
 def _local(tag: object) -> str:
     return str(tag).rsplit("}", 1)[-1]
 
@@ -231,9 +236,10 @@ def _body_fields(indication: etree._Element) -> tuple[dict[str, str], list[str],
     arguments: list[str] = []
     when = None
     for child in indication:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
-        local = _local(child.tag)
+        local = tag[tag.find("}") + 1:]  # the manager's hot loop: no QName objects
         if local == "MessageArguments":
             arguments.append((child.text or "").strip())
         elif local == "IndicationTime":
@@ -263,15 +269,15 @@ def parse_alert(data: bytes) -> PushedAlert:
         raise AlertError("the body holds no CIM_AlertIndication")
     message_id, ack, reference = "", False, {}
     for element in header if header is not None else ():
-        if not isinstance(element.tag, str):
+        tag = element.tag
+        if not isinstance(tag, str):
             continue
-        qname = etree.QName(element)
-        if qname.localname == "MessageID" and qname.namespace == names.WSA:
+        if tag == _WSA_MESSAGE_ID:
             message_id = (element.text or "").strip()
-        elif qname.localname == "AckRequested":
+        elif tag.endswith("}AckRequested"):
             ack = True
-        elif qname.namespace == REFERENCE_NAMESPACE:
-            reference[qname.localname] = (element.text or "").strip()
+        elif tag.startswith(_REFERENCE_PREFIX):
+            reference[tag[len(_REFERENCE_PREFIX):]] = (element.text or "").strip()
     fields, arguments, when = _body_fields(indication)
     if not fields.get("MessageID"):
         raise AlertError("the alert has no MessageID")

@@ -299,12 +299,14 @@ class Manager:
 
         if request.method != "POST":
             return web.Response(status=405, headers={"Allow": "POST"})
+        # The body is read even when it will be refused: an unread body closes the connection, and the
+        # device would open a new one (and earn a new challenge) for every alert.
+        body = await request.read()
         accepted, stale, _user = self.auth.check(request.headers.get("Authorization"), request.method,
                                                  request.path_qs)
         if not accepted:
             self.stats.refused += 1
             return web.Response(status=401, headers={"WWW-Authenticate": self.auth.challenge(stale=stale)})
-        body = await request.read()
         try:
             pushed = parse_alert(body)
         except AlertError as error:
