@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000
 """Alerts waiting for one subscriber at most; older ones are dropped first (firmware memory is small)."""
 _MAX_REPLY = 1 << 20
+_HOOKED = "alerts-hooked"
 _SESSIONS = {(True, "sol"): "48", (False, "sol"): "49", (True, "ider"): "50", (False, "ider"): "51"}
 _ALERT_TYPES = {"login": 8, "lockout": 8, "system-defense": 8, "redirection": 2, "power": 5, "boot": 5}
 
@@ -101,9 +102,9 @@ class AlertService:
     def start_device(self, device: SimulatedDevice) -> None:
         self._loop = asyncio.get_running_loop()
         eventing = eventing_of(device)
-        if getattr(device, "_alerts_hooked", False):
-            return
-        device._alerts_hooked = True  # type: ignore[attr-defined]
+        if device.extensions.get(_HOOKED):
+            return  # a device started again keeps its hooks
+        device.extensions[_HOOKED] = True
         device.event_log.on_event.append(lambda happening: self._happened(device, eventing, happening))
         eventing.on_change.append(lambda listener, added: self._changed(device, eventing, listener, added))
         for listener in list(eventing.listeners.values()):

@@ -276,10 +276,9 @@ class Manager:
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024,
                            reuse_address=True)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        addresses = self._runner.addresses
+        if addresses:
+            self.port = int(addresses[0][1])  # the port picked when asked for 0
 
     async def stop(self) -> None:
         """Stop taking posts, then commit what was taken (nothing answered is lost)."""
