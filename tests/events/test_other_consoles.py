@@ -83,5 +83,7 @@ def test_meshcentral_amt_stack_reads_both_logs_as_its_views_show_them(make_devic
                                                         "System firmware started (at least one CPU is properly executing)."]
     assert [e["entity"] for e in data["events"]][:2] == ["BIOS", "BIOS"]
     power = [r for r in data["audit"] if r["event"] == "Performed Power Cycle"]  # MeshCentral's wording
-    assert power and power[0]["initiator"] == "admin" and power[0]["address"] == "127.0.0.1"
+    # Fields after the time stamp are not compared: MeshCentral turns each record into a UTF-8 string and
+    # back (its atob), so a time stamp byte of 0x80 or more shifts what follows (the same on real AMT).
+    assert power and power[0]["initiator"] == "admin"
     assert any(r["event"] == "Event Log Frozen" for r in data["audit"])
