@@ -250,7 +250,7 @@ class Manager:
         self.on_stored = on_stored
         self.stats = ManagerStats()
         self._writer: _BatchWriter | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._ack_ids = 0
         self._progress = threading.Condition()
 
@@ -269,21 +269,20 @@ class Manager:
         from aiohttp import web
 
         self._writer = _BatchWriter(self.store)
-        app = web.Application(client_max_size=MAX_ALERT_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024,
+        # aiohttp's low-level server: every path is the receiver's, so no application, router or middleware.
+        runner = self._runner = web.ServerRunner(web.Server(self._handle, access_log=None), handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024,
                            reuse_address=True)
         await site.start()
-        addresses = self._runner.addresses
+        addresses = runner.addresses
         if addresses:
             self.port = int(addresses[0][1])  # the port picked when asked for 0
 
     async def stop(self) -> None:
         """Stop taking posts, then commit what was taken (nothing answered is lost)."""
         if self._runner is not None:
-            await self._runner.cleanup()
+            await self._runner.cleanup()  # closes the listener, then waits for the posts being answered
             self._runner = None
         if self._writer is not None:
             await self._writer.close()
@@ -293,11 +292,13 @@ class Manager:
     def batches(self) -> int:
         return self._writer.batches if self._writer is not None else 0
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         from aiohttp import web
 
         if request.method != "POST":
             return web.Response(status=405, headers={"Allow": "POST"})
+        if (request.content_length or 0) > MAX_ALERT_BYTES:
+            return web.Response(status=413, text=f"an alert is at most {MAX_ALERT_BYTES} bytes")
         # The body is read even when it will be refused: an unread body closes the connection, and the
         # device would open a new one (and earn a new challenge) for every alert.
         body = await request.read()
