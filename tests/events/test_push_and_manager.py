@@ -103,7 +103,7 @@ def test_alerts_wait_while_the_manager_is_down_and_arrive_once_after_its_restart
     device.control.raise_events(2)  # down again
     with Store.open(path) as store, ManagerThread(Manager(store, host="127.0.0.1", port=port)) as second:
         assert second.wait_for_stored(2, timeout=20)
-        numbers = [int(a.arguments[0] and storage_record_number(a.arguments[0])) for a in storage.query(store)]
+        numbers = [storage_record_number(a.arguments[0]) for a in storage.query(store)]
     assert numbers == [0, 1, 0, 1]
 
 
