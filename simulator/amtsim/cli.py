@@ -18,14 +18,17 @@ from pathlib import Path
 
 import click
 
+from amtkit.discovery.rmcp import RMCP_PORT
 from amtkit.wsman import names
 
 from .config import DeviceConfig
 from .control_http import ControlServer
+from .device import SimulatedDevice
 from .fleetgen import CONDITIONS, FleetSpec, generate, parse_mix, render
+from .listening import ListenError, reason_of
 from .scenario import EXAMPLE, ScenarioError, load_scenario, parse_scenario
 from .server import REQUEST_LOG, Simulator
-from .services import default_rmcp_port
+from .services import default_rmcp_port, rmcp_port_state
 from .tlscert import CertificateFiles
 
 
@@ -87,7 +90,11 @@ def run(scenario: Path | None, count: int | None, address: str | None, http_port
         REQUEST_LOG.addHandler(handler)
         REQUEST_LOG.setLevel(logging.INFO)
     control = None if control_port is None else (control_port, control_token)
-    asyncio.run(_serve(configs, cert_dir, certificate, as_json, control))
+    rmcp_note = ""
+    if rmcp_port is None and scenario is None and configs and configs[0].rmcp_port is None:
+        rmcp_note = (f"no RMCP presence answers: UDP {RMCP_PORT} is {rmcp_port_state(RMCP_PORT)} "
+                     "(--rmcp-port 0 answers on a free port)")
+    asyncio.run(_serve(configs, cert_dir, certificate, as_json, control, rmcp_note))
 
 
 def device_configs(scenario: Path | None, *, count: int | None = None, address: str | None = None,
@@ -149,12 +156,16 @@ def ready_lines(simulator: Simulator, control: ControlServer | None) -> list[str
     lines = []
     for device in simulator.devices[:20]:
         config = device.config
+        if config.faults.amt_disabled:
+            lines.append(f"{device.name:<16} {device.address} AMT disabled (nothing listens)")
+            continue
         lines.append(f"{device.name:<16} {device.address} http:{config.http_port} tls:{config.tls_port} "
                      f"redirection:{config.redirection_port} redirection-tls:{config.redirection_tls_port} "
                      f"rmcp:{config.rmcp_port} AMT {config.amt_version}")
     if len(simulator.devices) > 20:
         lines.append(f"... and {len(simulator.devices) - 20} more (--json lists them all)")
-    tls_devices = [d for d in simulator.devices if d.config.tls_port or d.config.redirection_tls_port]
+    tls_devices = [d for d in simulator.devices
+                   if (d.config.tls_port or d.config.redirection_tls_port) and not d.config.faults.amt_disabled]
     if any(not d.config.own_certificate for d in tls_devices):
         lines.append(f"TLS certificate SHA-256: {simulator.certificate.sha256}")
     if any(d.config.own_certificate for d in tls_devices):
@@ -166,12 +177,19 @@ def ready_lines(simulator: Simulator, control: ControlServer | None) -> list[str
     return lines
 
 
+def _listed(device: SimulatedDevice) -> dict[str, object]:
+    """A device as ``--json`` lists it: a device with AMT disabled has no ports."""
+    config = device.config
+    off = config.faults.amt_disabled
+    ports = {key: None if off else getattr(config, key) for key in
+             ("http_port", "tls_port", "redirection_port", "redirection_tls_port", "rmcp_port")}
+    return {"name": device.name, "address": device.address, **ports, "version": config.amt_version,
+            **({"amt": "disabled"} if off else {})}
+
+
 def ready_json(simulator: Simulator, control: ControlServer | None) -> dict[str, object]:
-    devices = [{"name": d.name, "address": d.address, "http_port": d.config.http_port,
-                "tls_port": d.config.tls_port, "redirection_port": d.config.redirection_port,
-                "redirection_tls_port": d.config.redirection_tls_port, "rmcp_port": d.config.rmcp_port,
-                "version": d.config.amt_version,
-                **({"tls_sha256": simulator.tls_sha256(d)} if d.config.own_certificate and d.config.tls_port else {})}
+    devices = [{**_listed(d), **({"tls_sha256": simulator.tls_sha256(d)}
+                                 if d.config.own_certificate and d.config.tls_port else {})}
                for d in simulator.devices]
     ready: dict[str, object] = {"devices": devices, "tls_sha256": simulator.certificate.sha256}
     if control is not None:
@@ -180,17 +198,15 @@ def ready_json(simulator: Simulator, control: ControlServer | None) -> dict[str,
 
 
 async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate: CertificateFiles | None,
-                 as_json: bool, control_options: tuple[int, str | None] | None = None) -> None:
+                 as_json: bool, control_options: tuple[int, str | None] | None = None, rmcp_note: str = "") -> None:
     simulator = Simulator(cert_dir=cert_dir, certificate=certificate)
     for config in configs:
         simulator.add_device(config)  # not started yet: start_devices() below binds them
     try:
         await simulator.start_devices()
-    except (OSError, OverflowError) as error:
-        # The message names the address and port (asyncio and the RMCP binder both say which).
-        click.echo(f"amtkit-sim: cannot listen: {error}", err=True)
-        click.echo("  hint: another simulator or service may hold the port; choose other ports "
-                   "(0 = any free, -1 = none)", err=True)
+    except ListenError as error:
+        click.echo(f"amtkit-sim: {error}", err=True)
+        click.echo(f"  hint: {_listen_hint(error)}", err=True)
         sys.exit(3)
     control = None
     if control_options is not None:
@@ -198,13 +214,17 @@ async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate
             control = ControlServer(lambda: simulator.devices, port=control_options[0],
                                     token=control_options[1]).start()
         except OSError as error:
-            click.echo(f"amtkit-sim: cannot listen for control on 127.0.0.1:{control_options[0]}: {error}", err=True)
+            failed = ListenError("TCP", "127.0.0.1", control_options[0], "control endpoint", reason_of(error))
+            click.echo(f"amtkit-sim: {failed}", err=True)
+            click.echo(f"  hint: {_listen_hint(failed)}", err=True)
             sys.exit(3)
     if as_json:
         click.echo(json.dumps(ready_json(simulator, control)))
     else:
         for line in ready_lines(simulator, control):
             click.echo(line)
+        if rmcp_note:
+            click.echo(rmcp_note)
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -213,6 +233,20 @@ async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate
     await stop.wait()
     if control is not None:
         control.stop()
+
+
+_PORT_OPTIONS = {"WS-Man HTTP": "--http-port", "WS-Man TLS": "--tls-port", "RMCP": "--rmcp-port",
+                 "redirection over TLS": "--redirection-tls-port", "redirection": "--redirection-port",
+                 "control": "--control-port"}
+
+
+def _listen_hint(error: ListenError) -> str:
+    option = next((flag for purpose, flag in _PORT_OPTIONS.items() if error.purpose.startswith(purpose)), None)
+    if option is None:
+        return "choose other ports (0 = any free)"
+    if option in ("--http-port", "--control-port"):
+        return f"choose {option} 0 (any free port), or another --address; a scenario sets ports per device"
+    return f"choose {option} 0 (any free port) or {option} -1 (none), or another --address"
 
 
 def _delay_range(text: str) -> tuple[float, float]:

@@ -169,6 +169,19 @@ class DeviceConfig:
     timing: Timing = field(default_factory=Timing)
     faults: Faults = field(default_factory=Faults)
 
+    def __post_init__(self) -> None:
+        # As in scenarios and on the command line, a negative port means "no such listener" (the
+        # optional ones); otherwise -1 would reach bind() and fail there with an OverflowError.
+        for name in ("tls_port", "redirection_port", "redirection_tls_port", "rmcp_port"):
+            port = getattr(self, name)
+            if port is not None and port < 0:
+                setattr(self, name, None)
+        for name in ("http_port", "tls_port", "redirection_port", "redirection_tls_port", "rmcp_port"):
+            port = getattr(self, name)
+            if port is not None and not 0 <= port <= 65535:
+                raise ValueError(f"DeviceConfig.{name}: {port} is not a port (0-65535; 0 = any free"
+                                 + ("" if name == "http_port" else ", negative = none") + ")")
+
     @property
     def major_minor(self) -> str:
         parts = self.amt_version.split(".")

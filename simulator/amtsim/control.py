@@ -5,6 +5,7 @@ Every call takes the device's lock, so it is safe from any thread while the simu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -123,11 +124,22 @@ class DeviceControl:
         IDE-R boots are recorded when the transfer ends, after the power request has returned.
         Raises ``TimeoutError`` if it does not come within ``timeout`` seconds.
         """
+        deadline = time.monotonic() + timeout
         with self.device.lock:
-            record = boot_backend_of(self.device).wait_for_record(number, timeout)
-        if record is None:
-            raise TimeoutError(f"boot {number} of {self.device.name} was not recorded within {timeout:g} s")
-        return record
+            backend = boot_backend_of(self.device)
+            while True:
+                # Power transitions land when someone reads the state (the device's own clock, see
+                # amtsim.backends.power): settle here, so a power-up that is due boots the host even
+                # when no console is polling the power state meanwhile.
+                self.device.power.settle()
+                if len(backend.records) >= number:
+                    return backend.records[number - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                pending = self.device.power.seconds_until_idle()
+                backend.changed.wait(min(left, max(pending, 0.005)) if pending > 0 else left)
+        raise TimeoutError(f"boot {number} of {self.device.name} was not recorded within {timeout:g} s")
 
     def boot_settings(self) -> dict[str, Value]:
         """``AMT_BootSettingData`` as the device holds it now."""

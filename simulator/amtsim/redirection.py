@@ -93,6 +93,7 @@ from .backends.redirection import redirection_service_of
 from .backends.serial import host_console_of
 from .bios import BiosBoot, BootResult, CommandOutcome, FirmwareFlow, ReplyAssembler, SequentialRead
 from .device import SimulatedDevice
+from .listening import listening
 from .sol import FirmwareSOL
 
 __all__ = ["FirmwareSessionProtocol", "RedirectionListeners", "READ_BUFFER_SIZE"]
@@ -587,12 +588,15 @@ class RedirectionListeners:
             return FirmwareSessionProtocol(device, self)
 
         if config.redirection_port is not None:
-            plain = await loop.create_server(factory, config.address, config.redirection_port, reuse_address=True)
+            plain = await listening("TCP", config.address, config.redirection_port, "redirection (SOL/IDE-R)",
+                                    loop.create_server(factory, config.address, config.redirection_port,
+                                                       reuse_address=True))
             config.redirection_port = plain.sockets[0].getsockname()[1]
             servers.append(plain)
         if config.redirection_tls_port is not None:
-            tls = await loop.create_server(factory, config.address, config.redirection_tls_port, reuse_address=True,
-                                           ssl=self._tls_context(device))
+            tls = await listening("TCP", config.address, config.redirection_tls_port, "redirection over TLS",
+                                  loop.create_server(factory, config.address, config.redirection_tls_port,
+                                                     reuse_address=True, ssl=self._tls_context(device)))
             config.redirection_tls_port = tls.sockets[0].getsockname()[1]
             servers.append(tls)
         if servers:

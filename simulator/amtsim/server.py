@@ -36,6 +36,7 @@ from .connections import ConnectionTable, Phase
 from .device import SimulatedDevice
 from .dispatch import Reply, dispatch_wsman, try_identify
 from .eoi.dispatch import dispatch_eoi, eoi_reply, serves_path
+from .listening import listening
 from .redirection import RedirectionListeners
 from .services import RmcpService
 from .tlscert import CertificateFiles, device_certificate, ensure_certificate
@@ -598,15 +599,17 @@ class Simulator:
         def factory() -> WSManProtocol:
             return WSManProtocol(device, table)
 
-        http = await loop.create_server(factory, config.address, config.http_port, reuse_address=True, backlog=512)
+        http = await listening("TCP", config.address, config.http_port, "WS-Man HTTP", loop.create_server(
+            factory, config.address, config.http_port, reuse_address=True, backlog=512))
         config.http_port = http.sockets[0].getsockname()[1]
         servers.append(http)
         if config.tls_port is not None:
             def tls_factory() -> WSManProtocol:
                 return WSManProtocol(device, table, tls=True)
 
-            tls = await loop.create_server(tls_factory, config.address, config.tls_port,
-                                           ssl=self.tls_context(device), reuse_address=True, backlog=512)
+            tls = await listening("TCP", config.address, config.tls_port, "WS-Man TLS", loop.create_server(
+                tls_factory, config.address, config.tls_port, ssl=self.tls_context(device), reuse_address=True,
+                backlog=512))
             config.tls_port = tls.sockets[0].getsockname()[1]
             servers.append(tls)
         self._servers[str(id(device))] = servers

@@ -29,9 +29,10 @@ from amtkit.discovery.rmcp import ProvisioningState as PongState
 from amtkit.wsman import names
 
 from .device import SimulatedDevice
+from .listening import listening
 from .rmcp import RmcpServer
 
-__all__ = ["RmcpService", "default_rmcp_port", "pong_for", "rmcp_port_allowed"]
+__all__ = ["RmcpService", "default_rmcp_port", "pong_for", "rmcp_port_allowed", "rmcp_port_state"]
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,29 @@ def rmcp_port_allowed(port: int = RMCP_PORT) -> bool:
 
 
 def default_rmcp_port() -> int | None:
-    """623 when this process may bind it, else ``None`` (no RMCP answers)."""
-    return RMCP_PORT if rmcp_port_allowed(RMCP_PORT) else None
+    """623 when this process may bind it and nothing else holds it, else ``None`` (no RMCP answers).
+
+    The default must not stop a simulator from starting: on a machine whose 623 is taken (a real
+    AMT agent, another simulator) the devices simply do not answer pings, as :func:`rmcp_port_state`
+    tells; asking for ``--rmcp-port 623`` explicitly still fails loudly when it is taken.
+    """
+    return RMCP_PORT if rmcp_port_state(RMCP_PORT) == "free" else None
+
+
+def rmcp_port_state(port: int = RMCP_PORT) -> str:
+    """``"free"``, ``"not permitted"`` or ``"in use"`` for UDP ``port`` on every IPv4 address."""
+    if not rmcp_port_allowed(port):
+        return "not permitted"
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+        except PermissionError:
+            return "not permitted"
+        except OSError:
+            return "in use"
+    return "free"
 
 
 def _version(major_minor: str) -> tuple[int, int] | None:
@@ -112,10 +134,12 @@ class RmcpService:
         address = device.address
         if port != 0 and sys.platform.startswith("linux") and _is_loopback_v4(address):
             if port not in self._shared:
-                self._shared[port] = await RmcpServer.bind_loopback(lambda ip: self._lookup(port, ip), port)
+                self._shared[port] = await listening("UDP", "0.0.0.0", port, "RMCP presence pings for 127.0.0.0/8",
+                                                     RmcpServer.bind_loopback(lambda ip: self._lookup(port, ip), port))
             self._by_port.setdefault(port, {})[address] = device
         else:
-            self._own[id(device)] = await RmcpServer.bind([address], lambda _ip: pong_for(device), port)
+            self._own[id(device)] = await listening("UDP", address, port, "RMCP presence pings",
+                                                    RmcpServer.bind([address], lambda _ip: pong_for(device), port))
             device.config.rmcp_port = port = self._own[id(device)].ports[0]
         self._port_of[id(device)] = port
         log.debug("RMCP: %s answers on %s:%d", device.name, address, port)

@@ -44,6 +44,11 @@ class AMTDeviceInfo:
 
 @pytest.fixture(scope="session")
 def amt_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    """The session's simulator (:class:`amtsim.Simulator`), serving on loopback in a background thread.
+
+    Add devices of your own with ``amt_simulator.add_device(DeviceConfig(http_port=0, ...))`` (and
+    ``remove_device`` when done); its TLS certificate is ``amt_simulator.certificate``.
+    """
     from amtsim import Simulator
 
     simulator = Simulator(cert_dir=tmp_path_factory.mktemp("amtsim-cert"))
@@ -53,6 +58,13 @@ def amt_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulato
 
 @pytest.fixture
 def amt_device(amt_simulator: Simulator) -> Iterator[AMTDeviceInfo]:
+    """A fresh simulated AMT 16.1 device for one test, on free loopback ports, power changes instant.
+
+    ``amt_device.host``/``port``/``tls_port``/``username``/``password`` to connect
+    (``amtkit.Client(amt_device.host, **amt_device.client_kwargs())``), ``tls_sha256`` to pin its
+    certificate, and ``amt_device.control`` (:class:`amtsim.control.DeviceControl`) to read or set
+    its state and inject faults. Removed after the test.
+    """
     from amtsim import DeviceConfig, Timing
     from amtsim.control import DeviceControl
 
