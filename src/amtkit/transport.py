@@ -298,6 +298,13 @@ class Transport:
         Raises :class:`~amtkit.exceptions.AuthenticationError` when the device keeps refusing
         the credentials, and the transport errors of :mod:`amtkit.exceptions`.
         """
+        if log.isEnabledFor(logging.DEBUG):  # the trace (amtkit.wire); off, this check is all it costs
+            from .wire import traced_post
+
+            return traced_post(self, body, idempotent=idempotent, authenticate=authenticate)
+        return self._post(body, idempotent=idempotent, authenticate=authenticate)
+
+    def _post(self, body: bytes, *, idempotent: bool, authenticate: bool) -> HTTPReply:
         with self._lock:
             cached = self._signed_on_connection and self._device_caches_tls_auth and self._alive()
             signed = self._sign("POST", self.path) if authenticate and not cached else None

@@ -29,8 +29,11 @@ def console_script(name: str) -> str:
     return found
 
 
-def amtkit(*args: str, password: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("AMT_PASSWORD", "AMT_USER")}
+def amtkit(*args: str, password: str | None = None, timeout: float = 30,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    extra = env or {}
+    env = {key: value for key, value in os.environ.items() if key not in ("AMT_PASSWORD", "AMT_USER", "AMTKIT_TRACE")}
+    env.update(extra)
     if password is not None:
         env["AMT_PASSWORD"] = password
     return subprocess.run([console_script("amtkit"), *args], capture_output=True, text=True, env=env,

@@ -260,7 +260,7 @@ def handle_errors(command: F) -> F:
         except Exception as error:  # the backstop: a bug in amtkit still ends in one line, not a traceback
             if os.environ.get("AMTKIT_DEBUG"):
                 raise
-            message = f"internal error: {type(error).__name__}: {error} (please report; AMTKIT_DEBUG=1 shows details)"
+            message = f"internal error: {type(error).__name__}: {error} (please report it with the output of --trace; AMTKIT_DEBUG=1 shows the traceback)"
             sys.exit(report_error(exc.AMTError(message), as_json))
 
     return wrapper  # type: ignore[return-value]

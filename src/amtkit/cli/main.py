@@ -27,6 +27,7 @@ from .common import (
     profile_options,
 )
 from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
+from .trace import trace_from_environment, trace_option, with_trace_option
 
 if TYPE_CHECKING:
     from ..fleet.report import HostResult
@@ -53,7 +54,10 @@ class _LazyGroup(click.Group):
             module, attribute = self._lazy[name].split(":")
             command = getattr(importlib.import_module(module, __package__), attribute)
             self.add_command(command, name)
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is not None:
+            with_trace_option(command)
+        return command
 
 
 _ELSEWHERE = {
@@ -74,8 +78,10 @@ _ELSEWHERE = {
 
 @click.group(cls=_LazyGroup, lazy=_ELSEWHERE, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="amtkit")
+@trace_option
 def main() -> None:
     """Out-of-band management of Intel AMT / vPro machines."""
+    trace_from_environment()
 
 
 @main.command()
