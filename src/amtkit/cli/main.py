@@ -73,6 +73,7 @@ _ELSEWHERE = {
     "quarantine": ".quarantine:quarantine_group",
     "events": ".events:events_group",
     "audit": ".events:audit_group",
+    "wsman": ".wsman:wsman_group",
 }
 
 
