@@ -48,6 +48,7 @@ from .power import PowerStatus
 from .profiles import ProfileSet, connect, login
 from .redirection.service import RedirectionState
 from .text import printable
+from .wsman import names
 from .wsman.names import Cls
 
 if TYPE_CHECKING:
@@ -281,6 +282,10 @@ def _reachable(ladder: _Ladder, plan: _Plan, record: HostRecord) -> None:
     if record.address is None:
         raise ladder.fail(Rung.REACHABLE, exc.UnreachableError(
             "the host name does not resolve", hint="check the spelling, DNS, or use the address"))
+    if record.classification is Classification.NO_RESPONSE and record.ports_open:
+        raise ladder.fail(Rung.REACHABLE, exc.ReadTimeoutError(
+            f"{record.address} accepts connections on port {'/'.join(map(str, record.ports_open))} but answers "
+            f"nothing within {settings.read_timeout:g} s", hint=_HUNG_HINT))
     if record.classification is Classification.NO_RESPONSE:
         ports = f"{settings.http_port}/{settings.https_port}"
         raise ladder.fail(Rung.REACHABLE, exc.UnreachableError(
@@ -292,6 +297,10 @@ def _reachable(ladder: _Ladder, plan: _Plan, record: HostRecord) -> None:
     evidence.append(f"TCP ports open: {', '.join(map(str, record.ports_open))}" if record.ports_open
                     else "TCP ports refused")
     ladder.passed(Rung.REACHABLE, f"{record.address} answers ({'; '.join(evidence)})")
+
+
+_HUNG_HINT = ("a hung or overloaded management engine accepts connections and never answers: retry in a minute; "
+              "if it stays so, AMT recovers when the machine loses AC power for a few seconds")
 
 
 def _amt_ports(ladder: _Ladder, plan: _Plan, record: HostRecord) -> None:
@@ -351,6 +360,12 @@ def _tls(ladder: _Ladder, plan: _Plan, record: HostRecord) -> None:
         if http_open or not record.ports_open:
             ladder.skipped(Rung.TLS, f"not used: plain HTTP on port {settings.http_port}")
             return
+        if settings.http_port != names.PORT_HTTP:
+            # A port the user chose is closed: that says nothing about AMT's own ports.
+            raise ladder.fail(Rung.TLS, exc.UnreachableError(
+                f"port {settings.http_port} (the port asked for) does not accept connections; the TLS port "
+                f"{settings.https_port} does", hint=f"AMT's WS-Man ports are {names.PORT_HTTP} (HTTP) and "
+                f"{names.PORT_TLS} (TLS): check --port, or connect with --tls"))
         raise ladder.fail(Rung.TLS, exc.TLSError(
             f"the device accepts only TLS (port {settings.https_port} open, {settings.http_port} closed) and TLS "
             "was not asked for", reason="protocol",

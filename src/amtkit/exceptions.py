@@ -348,7 +348,7 @@ class PowerStateUnknownError(PowerError):
 
 class PowerWaitTimeout(PowerError):
     category = "power-timeout"
-    default_hint = "the request was accepted; the machine may still be changing state (check again, or wait longer)"
+    default_hint = "the machine may still be changing state: check `amtkit power status`, or wait longer"
 
 
 class UsageError(AMTError, ValueError):

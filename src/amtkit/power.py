@@ -139,11 +139,15 @@ class PowerControl:
                     f"power action {label!r} refused while {status.state.name.lower()}",
                     valid=status.available_names, host=host)
         if value in (ReturnValue.NOT_SUPPORTED, ReturnValue.INVALID_STATE_TRANSITION):
-            # AMT gives no reason; the one it documents for off and cycle is an open redirection session.
-            reason = " (AMT refuses power off and cycle while a redirection session is open)" if code in (
-                PowerAction.OFF, PowerAction.OFF_HARD, PowerAction.CYCLE, PowerAction.CYCLE_HARD) else ""
-            raise exc.PowerActionNotSupported(f"power action {label!r} refused in the current state{reason}",
-                                              valid=[], host=host)
+            # Say what the device said, no more: AMT gives no reason (an open redirection session is one
+            # possible cause for off and cycle, named in the hint as a possibility only).
+            said = "not supported" if value == ReturnValue.NOT_SUPPORTED else "invalid state transition"
+            error = exc.PowerActionNotSupported(
+                f"the device answered {value} ({said}) to power action {label!r}", valid=[], host=host)
+            error.hint = ("`amtkit power status` lists what it offers now" + (
+                "; AMT also refuses power off and cycle while a SOL or IDE-R session is open" if code in (
+                    PowerAction.OFF, PowerAction.OFF_HARD, PowerAction.CYCLE, PowerAction.CYCLE_HARD) else ""))
+            raise error
         raise self._client.return_error(names.Cls.CIM_PowerManagementService, "RequestPowerStateChange", value)
 
     def _status_if_known(self) -> PowerStatus | None:

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 #: Larger replies are refused: AMT's own envelopes stay far below this.
 MAX_REPLY_BYTES = 16 * 1024 * 1024
+_CLOSED_WITHOUT_ANSWER = "the device closed the connection without answering"
 _RECV_BYTES = 65536
 
 
@@ -275,8 +276,8 @@ class Transport:
                     "refusing to answer a digest challenge without qop: Intel AMT always offers qop=\"auth\", and "
                     "the answer to a challenge without it can be replayed with another request body",
                     host=self.host, username=self.credentials.username if self.credentials else None,
-                    hint="someone between amtkit and the device may be downgrading the challenge (use TLS); for an "
-                         "old device that really lacks qop, pass allow_digest_without_qop=True to Client",
+                    hint="someone between amtkit and the device may be downgrading the challenge: use TLS (--tls); "
+                         "docs/errors.md tells how to allow an old device that really lacks qop",
                 )
                 continue
             self._challenge = challenge
@@ -374,6 +375,9 @@ class Transport:
                 if attempt + 1 < attempts and retryable:
                     time.sleep(self.backoff * (2**attempt))
                     continue
+                tls_port = self._tls_port_error(error) if retryable else None
+                if tls_port is not None:
+                    raise tls_port from error
                 raise
             except exc.AMTError:
                 self._discard_connection()
@@ -400,7 +404,7 @@ class Transport:
             if error.not_http:
                 raise exc.NotDetectedError(f"port {self.port} answered, but not with HTTP", host=self.host) from error
             if not reader.started:
-                raise exc.UnreachableError("the device closed the connection without answering", host=self.host,
+                raise exc.UnreachableError(_CLOSED_WITHOUT_ANSWER, host=self.host,
                                            hint="AMT may be busy or this port may not be AMT; retry later") from error
             raise exc.RemoteProtocolError(f"broken HTTP framing from the device: {_short(str(error))}",
                                           host=self.host) from error
@@ -417,7 +421,7 @@ class Transport:
             raise exc.UnreachableError("the host name does not resolve", host=self.host,
                                        hint="check the spelling or DNS") from error
         except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError) as error:
-            raise exc.UnreachableError("the device closed the connection without answering", host=self.host,
+            raise exc.UnreachableError(_CLOSED_WITHOUT_ANSWER, host=self.host,
                                        hint="AMT may be busy or this port may not be AMT; retry later") from error
         except OSError as error:
             if self.tls is not None and _is_ssl_error(error):
@@ -432,6 +436,18 @@ class Transport:
         if not reply.keep_alive:
             self._discard_connection()
         return HTTPReply(reply.status, reply.headers, reply.body)
+
+    def _tls_port_error(self, error: exc.TransportError) -> exc.TLSError | None:
+        """Plain HTTP sent to a TLS port (AMT's 16993 closes such connections without a word) looks like a
+        busy device; after the last attempt one TLS handshake tells the two apart."""
+        if self.tls is not None or error.message != _CLOSED_WITHOUT_ANSWER:
+            return None
+        if not _speaks_tls(self.host, self.port, self.timeout.connect_seconds):
+            return None
+        return exc.TLSError(
+            f"port {self.port} speaks TLS and was sent plain HTTP", reason="protocol", host=self.host,
+            hint="connect with --tls (TLSConfig in Python), with --pin-sha256 or --ca-file to trust its certificate "
+                 "(`amtkit fingerprint HOST` shows it)")
 
     def _read_reply(self, sock: socket.socket, reader: ReplyReader, seconds: float) -> Reply:
         """Receive until the reader has the whole reply; ``seconds`` (the read timeout) bound all of it."""
@@ -478,6 +494,21 @@ def _is_ssl_error(error: OSError) -> bool:
     import ssl
 
     return isinstance(error, ssl.SSLError)
+
+
+def _speaks_tls(host: str, port: int, seconds: float) -> bool:
+    """Whether ``host:port`` completes a TLS handshake (certificate not checked: only the protocol is asked)."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=min(seconds, 5.0)) as raw, \
+                context.wrap_socket(raw, server_hostname=None):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -11,6 +11,7 @@ A fleet job (a command given many targets, see amtkit.cli.fleet): 0 every host s
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,6 +19,7 @@ import click
 from ..codes import PowerAction, PowerState
 from ..wsman import names
 from .common import (
+    PASSWORD_ENV,
     connection_options,
     emit,
     handle_errors,
@@ -91,7 +93,11 @@ def main() -> None:
 @fleet_options
 @handle_errors
 def identify(targets: tuple[str, ...], as_json: bool, fleet: FleetArgs, **options: Any) -> None:
-    """Ask TARGETS what they are (WS-Man Identify, no credentials needed)."""
+    """Ask TARGETS what they are (WS-Man Identify: vendor, AMT version, security profiles).
+
+    Identify needs no credentials and amtkit sends none, unless the firmware asks for them anyway:
+    then --user and AMT_PASSWORD (if set; never prompted) are used.
+    """
     conn = make_connection(as_json=as_json, **options)
     host = single_host(targets, fleet)
     if host is None:
@@ -102,7 +108,9 @@ def identify(targets: tuple[str, ...], as_json: bool, fleet: FleetArgs, **option
     from ..client import Client
     from ..config import Timeout
 
-    with logged(host, "identify"), Client(host, username=conn.username, password=None, port=conn.port,
+    # Identify is answered without credentials; firmware that wants them anyway gets AMT_PASSWORD if set.
+    password = os.environ.get(PASSWORD_ENV)
+    with logged(host, "identify"), Client(host, username=conn.username, password=password, port=conn.port,
                                           tls=conn.tls, timeout=Timeout(conn.timeout)) as client:
         result = client.identify()
     data = {"ok": True, "host": host, "vendor": result.product_vendor, "product_version": result.product_version,
@@ -111,6 +119,12 @@ def identify(targets: tuple[str, ...], as_json: bool, fleet: FleetArgs, **option
     emit(data, as_json, lambda d: (
         f"{host}: {d['vendor']} {d['product_version']}\n  protocol: {d['protocol_version']}\n"
         + "".join(f"  profile: {p}\n" for p in d["security_profiles"])).rstrip())
+
+
+for _param in identify.params:  # Identify sends no credentials: --user says when it is used at all
+    if _param.name == "username":
+        _param.help = ("Digest user, used only if the firmware asks for credentials even for Identify (with "
+                       "AMT_PASSWORD if set; never prompted).")
 
 
 @task_text("identify")
@@ -182,8 +196,14 @@ def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
             state = None
             if wait_seconds is not None:
                 from ..codes import ACTION_RESULT
+                from ..exceptions import PowerWaitTimeout
 
-                state = client.power.wait_for(ACTION_RESULT[action], timeout=wait_seconds, interval=0.2)
+                try:
+                    state = client.power.wait_for(ACTION_RESULT[action], timeout=wait_seconds, interval=0.2)
+                except PowerWaitTimeout as error:
+                    error.hint = ("the request was accepted; the machine may still be changing state: check "
+                                  f"`amtkit power status {host}`, or wait longer (--wait)")
+                    raise
         data: dict[str, Any] = {"ok": True, "host": host, "action": action.cli_name, "code": int(action)}
         if state is not None:
             data["state"] = state.name.lower()
@@ -194,7 +214,8 @@ def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
 for _name, _action, _summary in [
     ("on", PowerAction.ON, "Power the host on."),
     ("off", PowerAction.OFF, "Power off (soft off, S5)."),
-    ("off-hard", PowerAction.OFF_HARD, "Power off hard (G3)."),
+    ("off-hard", PowerAction.OFF_HARD, "Power off hard (G3). Few AMT machines offer it (`amtkit power status` "
+                                       "lists what is offered); `amtkit power off` (soft off, S5) is what AMT offers."),
     ("off-graceful", PowerAction.OFF_GRACEFUL, "Ask the OS to shut down (needs a host agent)."),
     ("cycle", PowerAction.CYCLE, "Power cycle: off, then on."),
     ("reset", PowerAction.RESET, "Hardware reset (master bus reset)."),
@@ -276,16 +297,26 @@ def _fingerprint_line(data: dict[str, Any]) -> str:
     return f"{data['host']}:{data['port']} sha256 {data['sha256']}{notes.get(data.get('pin', ''), '')}"
 
 
+#: The states a machine settles in and reports (DSP1027 PowerState as AMT reports it), the ones worth waiting for.
+_WAITABLE = [PowerState.ON, PowerState.OFF_SOFT, PowerState.OFF_HARD, PowerState.SLEEP_LIGHT, PowerState.SLEEP_DEEP,
+             PowerState.HIBERNATE]
+
+
 @power.command("wait")
 @click.argument("host")
-@click.argument("state", type=click.Choice([s.name.lower() for s in PowerState], case_sensitive=False))
-@click.option("--within", type=float, default=60.0, show_default=True, help="Seconds to wait.")
+@click.argument("state", metavar="STATE",
+                type=click.Choice([s.name.lower() for s in _WAITABLE], case_sensitive=False))
+@click.option("--within", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds to wait.")
 @connection_options
 @profile_options
 @handle_errors
 def power_wait(host: str, state: str, within: float, as_json: bool, profiles_file: str | None,
                profile_name: str | None, **options: Any) -> None:
-    """Wait until HOST reports STATE."""
+    """Wait until HOST reports STATE: on, off_soft, off_hard, sleep_light, sleep_deep or hibernate.
+
+    Nothing is requested: this only reads the state until it is reached (exit 16 if not in time).
+    """
     conn = make_connection(as_json=as_json, **options)
     with logged(host, "power.wait", {"state": state, "within": within}), \
             open_client(conn, host, profiles_file, profile_name) as client:

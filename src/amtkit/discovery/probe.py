@@ -49,7 +49,7 @@ from amtkit.discovery.rmcp import (
     encode_ping,
 )
 from amtkit.discovery.targets import DEFAULT_LIMIT, expand_targets
-from amtkit.exceptions import UsageError
+from amtkit.exceptions import AMTError, UsageError
 from amtkit.http.reader import FramingError, Limits, read_reply
 from amtkit.wsman import names
 
@@ -402,6 +402,7 @@ class _PortResult:
     server: str | None = None  # Server header value, None if no (readable) HTTP answer
     http: bool = False  # a syntactically valid HTTP response came back
     detail: str = ""
+    silent: bool = False  # the connection was accepted, then nothing came back in time (a hung engine?)
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -435,7 +436,7 @@ async def _probe_port(
     except ssl.SSLError as exc:  # TCP connected, the handshake failed: the port is open
         return _PortResult(_Port.OPEN, detail=f"{name} {port}: TLS handshake failed ({exc.reason})")
     except (asyncio.TimeoutError, OSError) as exc:
-        return _PortResult(_Port.SILENT, detail=f"{name} {port}: {type(exc).__name__}")
+        return _PortResult(_Port.SILENT, detail=f"{name} {port}: {why_failed(exc, budget)}")
     try:
         host_header = f"[{host}]" if ":" in host else host
         writer.write(f"GET / HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n\r\n".encode("ascii", "replace"))
@@ -444,10 +445,29 @@ async def _probe_port(
         except FramingError:
             return _PortResult(_Port.OPEN, http=False, detail=f"{name} {port}: no HTTP answer")
         return _PortResult(_Port.OPEN, server=reply.headers.get("server"), http=True)
-    except (asyncio.TimeoutError, OSError) as exc:
-        return _PortResult(_Port.OPEN, detail=f"{name} {port}: no HTTP answer ({type(exc).__name__})")
+    except (asyncio.TimeoutError, TimeoutError) as exc:
+        return _PortResult(_Port.OPEN, silent=True,
+                           detail=f"{name} {port}: accepts connections, no answer ({why_failed(exc, settings.read_timeout)})")
+    except OSError as exc:
+        return _PortResult(_Port.OPEN, detail=f"{name} {port}: no HTTP answer ({why_failed(exc, settings.read_timeout)})")
     finally:
         writer.transport.abort()
+
+
+def why_failed(error: BaseException, seconds: float | None = None) -> str:
+    """A probe failure in words, not exception class names (``no answer within 2 s``, ``connection reset``)."""
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+        return f"no answer within {seconds:g} s" if seconds else "no answer in time"
+    if isinstance(error, AMTError):
+        return error.message
+    if isinstance(error, ConnectionResetError):
+        return "the connection was reset"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror[:1].lower() + error.strerror[1:]
+    text = str(error)
+    return text if text else "failed"
 
 
 # ------------------------------------------------------------------------------------------- engine
@@ -468,8 +488,13 @@ def _fold(
     intel_pong = pong if pong is not None and pong.is_intel else None
     open_ports = tuple(sorted(port for port, r in ports.items() if r.state is _Port.OPEN))
 
+    silent_ports = [port for port, r in ports.items() if r.silent]
     if intel_pong or amt_banners or (identified and identified.is_amt):
         classification = Classification.AMT_PRESENT
+    elif pong is None and open_ports and all(ports[port].silent for port in open_ports):
+        # Connections accepted, nothing ever said: a hung (or very busy) management engine looks like this,
+        # and so could anything else. Nothing answered, so nothing can be called "not AMT".
+        classification = Classification.NO_RESPONSE
     elif open_ports or pong is not None:
         classification = Classification.NOT_AMT
     elif any(r.state is _Port.REFUSED for r in ports.values()):
@@ -502,7 +527,8 @@ def _fold(
         tls_only = False
 
     server = next((r.server for r in ports.values() if r.server is not None), None)
-    notes = notes + [r.detail for r in ports.values() if r.detail and classification is not Classification.NO_RESPONSE]
+    notes = notes + [r.detail for r in ports.values()
+                     if r.detail and (classification is not Classification.NO_RESPONSE or silent_ports)]
     return HostRecord(
         host=host,
         address=address,
@@ -604,7 +630,7 @@ async def discover_async(
                                 identify(host, port, use_tls), settings.identify_timeout
                             )
                         except Exception as exc:  # noqa: BLE001 - any failure of an injected probe is a note
-                            notes.append(f"identify on {port}: {type(exc).__name__}: {exc}")
+                            notes.append(f"identify on {port}: {why_failed(exc, settings.identify_timeout)}")
             if pong_future is not None:
                 pong = await pong_future
         record = _fold(host, address, settings, pong, ports, identified, notes)

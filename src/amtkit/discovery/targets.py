@@ -165,8 +165,8 @@ def expand_targets(targets: str | Iterable[str], *, limit: int | None = DEFAULT_
         if limit is not None and total > limit:
             raise TargetError(
                 token,
-                f"expanding it brings the target count to {total}, over the limit of {limit}; "
-                "pass a larger limit to allow it",
+                f"expanding it brings the target count to {total}, over the limit of {limit} hosts per run; "
+                "split the targets into smaller networks or ranges",
                 source,
             )
         spans.append(span)
