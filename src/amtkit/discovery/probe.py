@@ -51,6 +51,7 @@ from amtkit.discovery.rmcp import (
 from amtkit.discovery.targets import DEFAULT_LIMIT, expand_targets
 from amtkit.exceptions import AMTError, UsageError
 from amtkit.http.reader import FramingError, Limits, read_reply
+from amtkit.text import printable
 from amtkit.wsman import names
 
 __all__ = [
@@ -466,7 +467,7 @@ def why_failed(error: BaseException, seconds: float | None = None) -> str:
         return "connection refused"
     if isinstance(error, OSError) and error.strerror:
         return error.strerror[:1].lower() + error.strerror[1:]
-    text = str(error)
+    text = printable(str(error))  # an injected probe's text may come from the device
     return text if text else "failed"
 
 
