@@ -239,6 +239,10 @@ class Inventory:
         return data
 
 
+CONTROL_MODE_NAMES = {ControlMode.NONE: "none", ControlMode.ADMIN: "acm", ControlMode.CLIENT: "ccm"}
+"""``control_mode`` as every amtkit output spells it (discover, inventory, diagnose): ``acm``, ``ccm``, ``none``."""
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -246,6 +250,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, FeatureState):
         return value.value
+    if isinstance(value, ControlMode):
+        return CONTROL_MODE_NAMES[value]
     if isinstance(value, enum.Enum):
         return value.name.lower()
     if isinstance(value, _dt.datetime):

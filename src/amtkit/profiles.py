@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from amtkit import exceptions as exc
 from amtkit.exceptions import AMTError, AuthenticationError
 from amtkit.http.digest import Credentials
 from amtkit.text import printable
@@ -382,7 +383,27 @@ def connect(
     def attempt(credentials: Credentials) -> Client:
         return login(host, credentials, check=check, **client_options)
 
+    refuse_if_known_unprovisioned(host, store)
     return profiles.first_working(host, attempt, store, max_tries=max_tries)
+
+
+def refuse_if_known_unprovisioned(host: str, store: Store | None) -> None:
+    """Spend no login on a host whose last discovery record says it is not provisioned.
+
+    Such a device has no account yet: every profile would fail, and each failure counts toward AMT's
+    anti-hammering lockout once it is provisioned. Raises :class:`~amtkit.exceptions.NotProvisionedError`.
+    """
+    from .codes import PTStatus
+    from .discovery.rmcp import ProvisioningState as PongState
+
+    record = _quietly(store, "read the discovery record", lambda s: s.get(host))
+    if record is None or record.provisioning_state not in (PongState.PRE, PongState.IN):
+        return
+    seen = record.seen_at.strftime("%Y-%m-%d %H:%M UTC") if record.seen_at else "earlier"
+    raise exc.NotProvisionedError(
+        f"discovery saw this device not provisioned ({seen}): no profile was tried, as no account exists yet",
+        return_value=int(PTStatus.INVALID_PROVISIONING_STATE), host=host,
+        hint=f"provision it first; if it has been provisioned since, run `amtkit discover {host}` to update the record")
 
 
 def login(host: str, credentials: Credentials, *, check: Callable[[Client], object] = _check_login,

@@ -60,7 +60,7 @@ def test_json_lists_every_host_with_its_classification(ports: dict[str, int], tm
     data = json.loads(done.stdout)
     by_host = {r["host"]: r for r in data["records"]}
     assert by_host["127.54.0.1"]["classification"] == "amt_present" and by_host["127.54.0.1"]["version"] == "16.1.25"
-    assert by_host["127.54.0.2"]["provisioning_state"] == "PRE" and by_host["127.54.0.2"]["version"] == "12.0.67"
+    assert by_host["127.54.0.2"]["provisioning_state"] == "pre" and by_host["127.54.0.2"]["version"] == "12.0.67"
     assert by_host["127.54.0.3"]["classification"] == "ports_closed"
     assert data["summary"]["amt_present"] == 2 and data["count"] == 3
 

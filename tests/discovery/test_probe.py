@@ -402,7 +402,7 @@ def test_blocking_discover_inside_an_event_loop_raises() -> None:
 def test_record_as_dict_is_json_ready() -> None:
     (record,) = run_discovery([Device("127.0.23.12", pong=PONG_11_8, http=AMT_15)], "127.0.23.12")
     data = record.as_dict()
-    assert data["classification"] == "amt_present" and data["provisioning_state"] == "POST"
+    assert data["classification"] == "amt_present" and data["provisioning_state"] == "post"
     assert data["version"] == "15.0.23.1706" and isinstance(data["seen_at"], str)
 
 

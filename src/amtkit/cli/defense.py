@@ -124,6 +124,10 @@ def _run_apply(targets: tuple[str, ...], filters: str, managers: tuple[str, ...]
                policy_timeout: int | None, force: bool, interface: int, as_json: bool, profiles_file: str | None,
                profile_name: str | None, fleet: FleetArgs, options: dict[str, Any]) -> None:
     filter_set = load(filters)
+    from ..defense.notes import apply_notes
+
+    for note in apply_notes(filter_set, managers=managers, timeout=policy_timeout):  # before anything is written
+        click.echo(f"amtkit: note: {note}", err=True)
     conn = make_connection(as_json=as_json, **options)
     host = single_host(targets, fleet)
     if host is None:

@@ -85,6 +85,15 @@ _ELSEWHERE = {
 def main() -> None:
     """Out-of-band management of Intel AMT / vPro machines."""
     trace_from_environment()
+    import warnings
+
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """amtkit's warnings (a profile file others can read) as one line, not Python's ``file:line: UserWarning``."""
+    click.echo(f"amtkit: warning: {message}", err=True)
 
 
 @main.command()

@@ -197,7 +197,8 @@ class HostRecord:
             "classification": self.classification.value,
             "seen_at": self.seen_at.isoformat(),
             "version": self.version,
-            "provisioning_state": None if self.provisioning_state is None else self.provisioning_state.name,
+            # One spelling everywhere (inventory, diagnose, the table): "pre", "in", "post".
+            "provisioning_state": None if self.provisioning_state is None else self.provisioning_state.name.lower(),
             "control_mode": self.control_mode.value,
             "tls_only": self.tls_only,
             "ports_open": list(self.ports_open),
