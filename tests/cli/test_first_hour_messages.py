@@ -116,3 +116,10 @@ def test_a_target_count_over_the_limit_points_at_no_python_parameter() -> None:
     assert result.returncode == 2
     assert "limit=" not in data["message"] and "pass a larger limit" not in data["message"]
     assert "split the targets" in data["message"]
+
+
+def test_diagnose_json_of_a_failure_has_the_keys_of_every_json_error() -> None:
+    result = amtkit("diagnose", "127.0.0.1", "--port", "1", "--https-port", "2", "--rmcp-port", "9", "--json")
+    data = json.loads(result.stdout)
+    assert {"ok", "error", "category", "message", "host", "hint", "exit_code"} <= set(data)
+    assert data["exit_code"] == result.returncode != 0

@@ -62,11 +62,14 @@ def _defense_errors(command: F) -> F:
             sys.exit(report_error(exc.DefenseLimitError(str(error), what=error.what, limit=error.limit,
                                                         actual=error.actual), as_json))
         except DefenseError as error:
+            hint = "check the file against docs/filters.md; `amtkit defense check FILE` checks it offline"
             if as_json:
                 click.echo(json.dumps({"ok": False, "error": type(error).__name__, "category": "usage",
-                                       "message": str(error), "exit_code": _USAGE_EXIT}))
+                                       "message": str(error), "host": None, "hint": hint,
+                                       "exit_code": _USAGE_EXIT}))
             else:
                 click.echo(f"amtkit: {error}", err=True)
+                click.echo(f"  hint: {hint}", err=True)
             sys.exit(_USAGE_EXIT)
 
     return wrapper  # type: ignore[return-value]
@@ -302,8 +305,9 @@ def check_command(filters: str, managers: tuple[str, ...], anti_spoofing: bool |
         "managers": [str(m) for m in plan.managers], "flows_checked": len(plan.flows),
         "problems": list(plan.problems), "blocked": [str(b) for b in plan.blocked],
     }
-    if not plan.safe:
-        data["exit_code"] = exc.EXIT_CODES["lockout"]
+    if not plan.safe:  # the same keys as every JSON error
+        data.update(error="LockoutError", category="lockout", message=f"{filters} would cut the host off from its "
+                    "manager", host=None, hint=exc.LockoutError.default_hint, exit_code=exc.EXIT_CODES["lockout"])
 
     def text(_: dict[str, Any]) -> str:
         managers_text = ", ".join(data["managers"]) or "the set's own management peer"  # type: ignore[arg-type]

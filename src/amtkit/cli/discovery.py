@@ -296,7 +296,12 @@ def diagnose_command(host: str, as_json: bool, profiles_file: str | None, profil
     finally:
         if store is not None:
             store.close()
-    emit(result.as_dict(), as_json, _diagnosis_text)
+    data = result.as_dict()
+    failed = result.failed
+    if failed is not None:  # the keys of every JSON error, beside the ladder
+        data.update(error=type(failed.error).__name__ if failed.error is not None else "AMTError",
+                    message=failed.finding, hint=failed.action or None, exit_code=result.exit_code)
+    emit(data, as_json, _diagnosis_text)
     sys.exit(result.exit_code)
 
 

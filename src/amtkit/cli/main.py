@@ -46,6 +46,27 @@ class _LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self._lazy = lazy
 
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """With ``--json``, errors found while parsing the command line are JSON too (the usual keys)."""
+        import sys
+
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as error:
+            from ..exceptions import UsageError
+            from .common import report_error
+
+            report_error(UsageError(error.format_message()), True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("amtkit: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._lazy})
 
@@ -58,7 +79,7 @@ class _LazyGroup(click.Group):
             self.add_command(command, name)
         command = super().get_command(ctx, name)
         if command is not None:
-            with_trace_option(command)
+            with_trace_option(command, name)
         return command
 
 
@@ -94,6 +115,21 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
                   file: Any = None, line: str | None = None) -> None:
     """amtkit's warnings (a profile file others can read) as one line, not Python's ``file:line: UserWarning``."""
     click.echo(f"amtkit: warning: {message}", err=True)
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (commands, options, choices, file names).
+
+    Load it now with `eval "$(amtkit completion bash)"`, or save it where your shell looks for
+    completions (docs/cli.md, "Shell completion").
+    """
+    from click.shell_completion import get_completion_class
+
+    completer = get_completion_class(shell)
+    assert completer is not None  # the choice admits only shells click supports
+    click.echo(completer(main, {}, "amtkit", "_AMTKIT_COMPLETE").source())
 
 
 @main.command()

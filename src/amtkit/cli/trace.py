@@ -48,13 +48,18 @@ def trace_option(command: F) -> F:
                         help=_HELP)(command)
 
 
-def with_trace_option(command: click.Command) -> click.Command:
-    """Give ``command`` (and every command under it, for a group) a ``--trace`` option, once."""
+def with_trace_option(command: click.Command, path: str = "") -> click.Command:
+    """Give ``command`` (and every command under it, for a group) a ``--trace`` option and its help
+    example (:mod:`amtkit.cli.examples`), once; ``path`` is its name below ``amtkit``."""
+    from .examples import with_example
+
+    path = path or command.name or ""
     if not any(param.name == "trace" for param in command.params):
         command.params.append(_option())
+    with_example(command, path)
     if isinstance(command, click.Group):
-        for child in command.commands.values():
-            with_trace_option(child)
+        for name, child in command.commands.items():
+            with_trace_option(child, f"{path} {name}")
     return command
 
 
