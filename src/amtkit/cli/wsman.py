@@ -132,7 +132,7 @@ def read_input(path: Path | None) -> dict[str, Value]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise UsageError(f"{path}: not a readable JSON file ({error})") from None
+        raise UsageError(f"{path}: not a readable JSON file ({error})") from error
     if isinstance(document, dict) and isinstance(document.get("instance"), dict):
         document = document["instance"]
     if not isinstance(document, dict):
