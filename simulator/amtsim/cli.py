@@ -221,10 +221,11 @@ async def _serve(configs: list[DeviceConfig], cert_dir: Path | None, certificate
     if as_json:
         click.echo(json.dumps(ready_json(simulator, control)))
     else:
-        for line in ready_lines(simulator, control):
-            click.echo(line)
+        lines = ready_lines(simulator, control)
         if rmcp_note:
-            click.echo(rmcp_note)
+            lines.insert(-1, rmcp_note)  # before "ready": whoever waits for that line has seen it
+        for line in lines:
+            click.echo(line)
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -92,3 +92,10 @@ def test_the_cli_says_so_as_a_not_provisioned_error(amt_device, tmp_path: Path) 
                     env={"AMTKIT_STORE": str(tmp_path / "store.db")})
     data = json.loads(result.stdout)
     assert (result.returncode, data["category"]) == (7, "not-provisioned")
+
+
+def test_quarantine_says_what_amt_does_with_a_safety_timeout_in_seconds(amt_device, tmp_path: Path) -> None:
+    result = amtkit(*at(amt_device, "quarantine", "apply"), "--manager", "127.0.0.1", "--safety-timeout", "90s",
+                    password=amt_device.password, env={"AMTKIT_STORE": str(tmp_path / "store.db")})
+    assert result.returncode == 0, result.stderr
+    assert "AMT counts a policy timeout in whole minutes: 90 s becomes 2 min" in result.stderr

@@ -70,9 +70,13 @@ def apply_command(targets: tuple[str, ...], filters: str, managers: tuple[str, .
                   grace: int | None, safety: int | None, reason: str | None, as_json: bool, profiles_file: str | None,
                   profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
     """Quarantine TARGETS: record who, why and since when; apply now or after --grace."""
+    from ..defense import load
+    from ..defense.notes import apply_notes
     from ..quarantine import Exclusions, request, run_due
     from ..store import Store
 
+    for note in apply_notes(load(filters), managers=managers, timeout=safety or None):  # before anything is written
+        click.echo(f"amtkit: note: {note}", err=True)
     conn = make_connection(as_json=as_json, **options)
     fleet_options_ = options_for(conn, fleet)
     with Store.open(fleet.store_path) as store:
