@@ -390,8 +390,8 @@ class Client:
             return
         raise exc.RemoteProtocolError(
             f"enumerating {class_name} did not end: {reached} without EndOfSequence", host=self.host,
-            hint="the device keeps answering Pull without ending the sequence; raise EnumerationLimits "
-                 "if this class really is that large")
+            hint="the device keeps answering Pull without ending the sequence (broken or hostile firmware); "
+                 "no AMT table is that large")
 
     def _release_quietly(self, uri: str, context: str) -> None:
         try:

@@ -446,7 +446,7 @@ class Transport:
             return None
         return exc.TLSError(
             f"port {self.port} speaks TLS and was sent plain HTTP", reason="protocol", host=self.host,
-            hint="connect with --tls (TLSConfig in Python), with --pin-sha256 or --ca-file to trust its certificate "
+            hint="connect with --tls, with --pin-sha256 or --ca-file to trust its certificate "
                  "(`amtkit fingerprint HOST` shows it)")
 
     def _read_reply(self, sock: socket.socket, reader: ReplyReader, seconds: float) -> Reply:

@@ -123,3 +123,22 @@ def test_diagnose_json_of_a_failure_has_the_keys_of_every_json_error() -> None:
     data = json.loads(result.stdout)
     assert {"ok", "error", "category", "message", "host", "hint", "exit_code"} <= set(data)
     assert data["exit_code"] == result.returncode != 0
+
+
+def test_no_hint_sends_a_command_line_user_to_a_python_parameter() -> None:
+    # Hints are read at the command line too: a Python call or keyword as the remedy leaves a CLI user stuck.
+    import ast
+    from pathlib import Path
+
+    import amtkit as package
+
+    offenders = []
+    for path in Path(package.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "hint":
+                text = " ".join(n.value for n in ast.walk(node.value)
+                                if isinstance(n, ast.Constant) and isinstance(n.value, str))
+                if any(word in text for word in ("=True to", "pass a larger limit", "raise EnumerationLimits",
+                                                 "TLSConfig in Python")):
+                    offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

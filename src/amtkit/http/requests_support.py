@@ -93,7 +93,8 @@ class AMTDigestAuth(requests.auth.AuthBase):
             raise exc.AuthenticationError(
                 "refusing to answer a digest challenge without qop (AMT always offers qop=\"auth\"; such an "
                 "answer can be replayed with another body)", host=self.host, username=self.credentials.username,
-                hint="use TLS; for an old device that really lacks qop, pass allow_digest_without_qop=True to Client")
+                hint="someone between amtkit and the device may be downgrading the challenge: use TLS (--tls); "
+                     "docs/errors.md tells how to allow an old device that really lacks qop")
         with self._lock:
             self._challenge = challenge
             self._nc = 0
