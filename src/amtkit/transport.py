@@ -442,7 +442,11 @@ class Transport:
         busy device; after the last attempt one TLS handshake tells the two apart."""
         if self.tls is not None or error.message != _CLOSED_WITHOUT_ANSWER:
             return None
-        if not _speaks_tls(self.host, self.port, self.timeout.connect_seconds):
+        try:
+            seconds = self.current_timeout().connect_seconds  # within a fleet job's per-host deadline
+        except exc.ReadTimeoutError:
+            return None
+        if not _speaks_tls(self.host, self.port, seconds):
             return None
         return exc.TLSError(
             f"port {self.port} speaks TLS and was sent plain HTTP", reason="protocol", host=self.host,
