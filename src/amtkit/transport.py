@@ -34,6 +34,8 @@ import logging
 import select
 import selectors
 import socket
+import struct
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -43,11 +45,10 @@ from typing import TYPE_CHECKING
 from . import exceptions as exc
 from .config import Timeout, TLSConfig
 from .http.digest import (
-    Challenge,
     Credentials,
     DigestAlgorithmError,
     DigestError,
-    authorization_header,
+    Signer,
     parse_challenge,
 )
 from .http.reply import FramingError, Headers, Reply, ReplyReader, split_challenges
@@ -65,6 +66,10 @@ log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 _CLOSED_WITHOUT_ANSWER = "the device closed the connection without answering"
 _RECV_BYTES = 65536
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux")
+"""Plain-HTTP sockets block and let the kernel time each receive (``SO_RCVTIMEO``), so a request costs
+one ``send`` and one ``recv``: a Python socket timeout adds a ``poll`` before each of them. TLS sockets
+and other platforms (other ``timeval`` layouts, Windows' milliseconds) keep Python's timeouts."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class _IdleProbe:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self._pending = getattr(sock, "pending", None)  # a TLS socket: decrypted bytes waiting = junk
         self._poll: select.poll | None = None
         self._selector: selectors.BaseSelector | None = None
         if hasattr(select, "poll"):
@@ -121,8 +127,7 @@ class _IdleProbe:
             self._selector.register(sock, selectors.EVENT_READ)
 
     def dropped(self) -> bool:
-        pending = getattr(self._sock, "pending", None)  # a TLS socket: decrypted bytes waiting = junk
-        if pending is not None and pending():
+        if self._pending is not None and self._pending():
             return True
         try:
             if self._poll is not None:
@@ -171,7 +176,8 @@ class Transport:
         self.backoff = backoff
         self.round_trips = 0
         """HTTP requests sent so far (a 401 challenge and its retry count as two)."""
-        self._challenge: Challenge | None = None
+        self._signer: Signer | None = None
+        """Signs under the device's current challenge (HA1 and the header's fixed part computed once)."""
         self._nc = 0
         self.allow_digest_without_qop = allow_digest_without_qop
         """Answer a challenge without ``qop`` (RFC 2069 form); off: such a challenge is a downgrade."""
@@ -179,6 +185,8 @@ class Transport:
         self._socket: socket.socket | None = None
         self._probe: _IdleProbe | None = None
         self._socket_timeout = self.timeout.read
+        self._kernel_timed = False
+        """The current socket blocks and the kernel times its reads (see :data:`_KERNEL_TIMEOUTS`)."""
         # The Host header carries the IDNA (ASCII) form of an internationalized name.
         self._host_header = f"{_ascii_host(bracketed)}:{self.port}"
         self._post_head = (f"POST {path} HTTP/1.1\r\nHost: {self._host_header}\r\nUser-Agent: amtkit\r\n"
@@ -205,10 +213,25 @@ class Transport:
             raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host)
         return Timeout(min(self.timeout.read, left), connect=min(self.timeout.connect_seconds, left))
 
+    def _timed_out(self, timeout: Timeout, *, connecting: bool) -> exc.TransportError:
+        if connecting:
+            return exc.ConnectTimeoutError(f"no connection to port {self.port} within {timeout.connect_seconds:g} s",
+                                           host=self.host)
+        if self.deadline is not None and timeout.read < self.timeout.read:
+            return exc.ReadTimeoutError("no answer before the host's deadline", host=self.host)
+        return exc.ReadTimeoutError(f"no answer within {timeout.read:g} s", host=self.host)
+
     def _open_socket(self) -> socket.socket:
         timeout = self.current_timeout()
         raw = socket.create_connection((self.host, self.port), timeout=timeout.connect_seconds)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._socket_timeout = timeout.read
+        if self.tls is None and _KERNEL_TIMEOUTS:
+            self._kernel_timed = True
+            raw.settimeout(None)
+            _set_kernel_timeouts(raw, timeout.read, send=True)
+            return raw
+        self._kernel_timed = False
         raw.settimeout(timeout.read)
         if self.tls is None:
             return raw
@@ -218,6 +241,13 @@ class Transport:
         self._fresh_tls = True
         return sock
 
+    def _set_read_timeout(self, sock: socket.socket, seconds: float, *, send: bool) -> None:
+        if self._kernel_timed:
+            _set_kernel_timeouts(sock, seconds, send=send)
+        else:
+            sock.settimeout(seconds)
+        self._socket_timeout = seconds
+
     def _socket_for_request(self) -> socket.socket:
         """The kept-alive socket if the device has not closed it, else a new one."""
         if self._socket is not None and self._probe is not None and self._probe.dropped():
@@ -225,7 +255,6 @@ class Transport:
         if self._socket is None:
             sock = self._open_socket()
             self._socket, self._probe = sock, _IdleProbe(sock)
-            self._socket_timeout = sock.gettimeout() or 0.0
         return self._socket
 
     def _discard_connection(self) -> None:
@@ -244,11 +273,14 @@ class Transport:
 
     # -- digest ----------------------------------------------------------------------------------
     def _sign(self, method: str, uri: str) -> str | None:
-        if self.credentials is None or self._challenge is None:
+        signer = self._signer
+        if signer is None or self.credentials is None:
             return None
+        if signer.credentials is not self.credentials:  # credentials swapped on a live transport
+            signer = self._signer = Signer(self.credentials, signer.challenge,
+                                           allow_no_qop=self.allow_digest_without_qop)
         self._nc += 1
-        return authorization_header(self.credentials, self._challenge, method=method, uri=uri, nc=self._nc,
-                                    allow_no_qop=self.allow_digest_without_qop)
+        return signer.sign(method, uri, self._nc)
 
     def _take_challenge(self, reply: HTTPReply) -> None:
         """Adopt the digest challenge of a 401; every challenge of every ``WWW-Authenticate`` is read
@@ -280,7 +312,8 @@ class Transport:
                          "docs/errors.md tells how to allow an old device that really lacks qop",
                 )
                 continue
-            self._challenge = challenge
+            assert self.credentials is not None  # post() refuses a 401 without credentials first
+            self._signer = Signer(self.credentials, challenge, allow_no_qop=self.allow_digest_without_qop)
             self._nc = 0
             return
         if refusal is not None:
@@ -327,7 +360,7 @@ class Transport:
             if reply.status != 401 and self.tls is not None:
                 self._signed_on_connection = self._socket is not None
             if reply.status == 401:
-                self._challenge = None
+                self._signer = None
                 raise exc.AuthenticationError(
                     f"authentication failed for user {self.credentials.username!r}",
                     host=self.host, username=self.credentials.username,
@@ -394,12 +427,13 @@ class Transport:
             sock = self._socket_for_request()
             connecting = False
             if self._socket_timeout != timeout.read:  # the last reply's deadline shortened it
-                sock.settimeout(timeout.read)
-                self._socket_timeout = timeout.read
+                self._set_read_timeout(sock, timeout.read, send=True)
             sock.sendall(request)
             reply = self._read_reply(sock, reader, timeout.read)
         except exc.AMTError:
             raise
+        except BlockingIOError as error:  # a kernel-timed socket's SO_RCVTIMEO/SO_SNDTIMEO ran out
+            raise self._timed_out(timeout, connecting=connecting) from error
         except FramingError as error:
             if error.not_http:
                 raise exc.NotDetectedError(f"port {self.port} answered, but not with HTTP", host=self.host) from error
@@ -409,12 +443,7 @@ class Transport:
             raise exc.RemoteProtocolError(f"broken HTTP framing from the device: {_short(str(error))}",
                                           host=self.host) from error
         except TimeoutError as error:
-            if connecting:
-                raise exc.ConnectTimeoutError(f"no connection to port {self.port} within "
-                                              f"{timeout.connect_seconds:g} s", host=self.host) from error
-            if self.deadline is not None and timeout.read < self.timeout.read:
-                raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host) from error
-            raise exc.ReadTimeoutError(f"no answer within {timeout.read:g} s", host=self.host) from error
+            raise self._timed_out(timeout, connecting=connecting) from error
         except ConnectionRefusedError as error:
             raise exc.UnreachableError(f"connection to port {self.port} refused", host=self.host) from error
         except socket.gaierror as error:
@@ -465,14 +494,23 @@ class Transport:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("reply deadline passed")
-            sock.settimeout(remaining)
-            self._socket_timeout = remaining
+            self._set_read_timeout(sock, remaining, send=False)
             data = sock.recv(_RECV_BYTES)
             if data:
                 reply = reader.feed(data)
                 if reply is not None:
                     return reply
         return reader.feed_eof()
+
+
+def _set_kernel_timeouts(sock: socket.socket, seconds: float, *, send: bool) -> None:
+    """Bound a blocking socket's receives (and sends) by the kernel: ``SO_RCVTIMEO``/``SO_SNDTIMEO``."""
+    whole = int(seconds)
+    # A zero timeval means "wait for ever": the shortest bound is one microsecond.
+    timeval = struct.pack("@ll", whole, max(int((seconds - whole) * 1e6), 0 if whole else 1))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    if send:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
 def _close_quietly(sock: socket.socket) -> None:

@@ -145,3 +145,61 @@ def test_challenges_are_split_at_schemes_not_at_commas_inside_parameters() -> No
     assert split_challenges(["Negotiate, " + digest]) == [
         "Negotiate", 'Digest realm="Digest:AB", nonce="a,b", stale="false", qop="auth"']
     assert split_challenges(["Negotiate abc==", 'Basic realm="x"']) == ["Negotiate abc==", 'Basic realm="x"']
+
+
+_field_names = st.from_regex(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,20}", fullmatch=True)
+_field_values = st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF, blacklist_characters="\x7f"),
+                        max_size=12).flatmap(
+    lambda word: st.lists(st.just(word) | st.text("abc", min_size=1, max_size=3), max_size=4).map(" ".join))
+_blanks = st.text(" \t", max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_field_names, _field_values, _blanks, _blanks, st.booleans()), max_size=8))
+def test_header_fields_are_read_without_the_blanks_around_their_values(fields) -> None:
+    lines = b"".join(f"{name}:{before}{value}{after}".encode("latin-1") + (b"\r\n" if crlf else b"\n")
+                     for name, value, before, after, crlf in fields)
+    reply = ReplyReader(max_body=LIMIT).feed(b"HTTP/1.1 200 OK\r\n" + lines + b"Content-Length: 0\r\n\r\n")
+    assert reply is not None
+    assert [(n, reply.headers.get_all(n)) for n, *_ in fields] == [
+        (n, [v.strip(" \t") for m, v, *_ in fields if m.lower() == n.lower()]) for n, *_ in fields]
+
+
+def test_a_stray_carriage_return_inside_a_field_value_is_kept_as_sent() -> None:
+    reply = ReplyReader(max_body=LIMIT).feed(b"HTTP/1.1 200 OK\r\nX-Odd: a\rb \r\r\nContent-Length: 0\r\n\r\n")
+    assert reply is not None and reply.headers["X-Odd"] == "a\rb"
+
+
+def test_latin_1_superscript_digits_are_not_a_status_code() -> None:
+    with pytest.raises(FramingError, match="bad status code"):
+        ReplyReader(max_body=LIMIT).feed("HTTP/1.1 2\u00b2\u00b3 OK\r\n\r\n".encode("latin-1"))
+
+
+_size_lines = st.sampled_from(["{:x}", "{:X}", "00{:x}", "{:x};ext=1", "{:x} ", "{:x}\t;q=\"a\""])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=300), _size_lines, st.booleans(), st.booleans()),
+                max_size=6), st.booleans())
+def test_every_chunk_framing_style_reads_the_same_whole_or_byte_by_byte(chunks, bare_last) -> None:
+    framed = b"".join(style.format(len(data)).encode() + (b"\n" if bare_size else b"\r\n") + data
+                      + (b"\n" if bare_data else b"\r\n") for data, style, bare_size, bare_data in chunks)
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + framed + (b"0\n\n" if bare_last else b"0\r\n\r\n")
+    whole = ReplyReader(max_body=LIMIT).feed(data)
+    in_bytes = read_in_pieces(data, list(range(1, len(data))))
+    expected = b"".join(chunk for chunk, *_ in chunks)
+    assert whole is not None and in_bytes is not None
+    assert whole.body == in_bytes.body == expected and whole.keep_alive and in_bytes.keep_alive
+
+
+def test_a_chunk_larger_than_announced_is_refused_whole_or_in_pieces() -> None:
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n"
+    for cuts in ([], list(range(1, len(data)))):
+        with pytest.raises(FramingError, match="chunk size and data disagree"):
+            read_in_pieces(data, cuts)
+
+
+def test_the_body_limit_holds_for_whole_chunks_too() -> None:
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n0\r\n\r\n"
+    with pytest.raises(FramingError, match="exceeds 7 bytes"):
+        ReplyReader(max_body=7).feed(data)

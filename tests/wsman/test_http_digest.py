@@ -10,6 +10,7 @@ from amtkit.http.digest import (
     Challenge,
     Credentials,
     DigestError,
+    Signer,
     authorization_header,
     compute_response,
     format_challenge,
@@ -47,6 +48,22 @@ def test_recorded_request_authorization_verifies_with_the_documented_password(wi
     assert (authorization.username, authorization.cnonce, authorization.nc) == ("admin", VECTOR_CNONCE, "00000001")
     assert authorization.expected_response(Credentials("admin", "P@ssw0rd").ha1(authorization.realm),
                                            "POST") == VECTOR_RESPONSE == authorization.response
+
+
+def test_one_signer_answers_request_after_request_under_the_recorded_challenge() -> None:
+    signer = Signer(Credentials("admin", "P@ssw0rd"), parse_challenge(AMT_CHALLENGE))
+    first = parse_authorization(signer.sign("POST", "/wsman", 1, VECTOR_CNONCE))
+    assert first.response == VECTOR_RESPONSE and first.nc == "00000001"
+    for nc in (2, 3, 0xFFFFFFFF):
+        answer = parse_authorization(signer.sign("POST", "/wsman", nc))
+        assert answer.nc == f"{nc:08x}" and answer.cnonce
+        assert answer.expected_response(Credentials("admin", "P@ssw0rd").ha1(VECTOR_REALM), "POST") == answer.response
+    assert parse_authorization(signer.sign("GET", "/index.htm", 4)).uri == "/index.htm"
+
+
+def test_each_signed_request_gets_a_client_nonce_of_its_own() -> None:
+    signer = Signer(Credentials("admin", "P@ssw0rd"), parse_challenge(AMT_CHALLENGE))
+    assert len({parse_authorization(signer.sign("POST", "/wsman", nc)).cnonce for nc in range(1, 50)}) == 49
 
 
 def test_rfc2069_form_without_qop_hashes_nonce_and_ha2_only() -> None:

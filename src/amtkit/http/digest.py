@@ -45,6 +45,7 @@ __all__ = [
     "parse_authorization",
     "parse_challenge",
     "responses_match",
+    "Signer",
 ]
 
 
@@ -191,26 +192,46 @@ def authorization_header(
     the RFC 2069 answer it calls for carries no client nonce and no count, so it can be replayed
     (with any body) for as long as the server keeps the nonce.
     """
-    if not challenge.qop and not allow_no_qop:
-        raise DigestDowngradeError("the challenge offers no qop: answering it would sign a replayable header")
-    cnonce = cnonce or new_cnonce()
-    qop = "auth" if challenge.qop else None
-    if challenge.qop and not challenge.supports_auth_qop:
-        raise DigestError(f"server offers only qop {','.join(challenge.qop)}; amtkit supports auth")
-    nc_text = f"{nc:08x}"
-    response = compute_response(credentials.ha1(challenge.realm), challenge.nonce, nc_text, cnonce, qop, method, uri)
-    parts = [
-        f'Digest username="{credentials.username}"',
-        f'realm="{challenge.realm}"',
-        f'nonce="{challenge.nonce}"',
-        f'uri="{uri}"',
-        f'response="{response}"',
-    ]
-    if qop:
-        parts += [f"qop={qop}", f"nc={nc_text}", f'cnonce="{cnonce}"']
-    if challenge.opaque is not None:
-        parts.append(f'opaque="{challenge.opaque}"')
-    return ",".join(parts)
+    return Signer(credentials, challenge, allow_no_qop=allow_no_qop).sign(method, uri, nc, cnonce)
+
+
+class Signer:
+    """Signs requests under one challenge, as a client does for every request after the first 401.
+
+    What stays the same from one request to the next (HA1, the hash of each method and URI, the
+    header's fixed parameters) is computed once; a request then costs one MD5 and its client nonce.
+    Refuses a challenge without ``qop`` unless ``allow_no_qop`` (see :func:`authorization_header`).
+    """
+
+    def __init__(self, credentials: Credentials, challenge: Challenge, *, allow_no_qop: bool = False) -> None:
+        if not challenge.qop and not allow_no_qop:
+            raise DigestDowngradeError("the challenge offers no qop: answering it would sign a replayable header")
+        if challenge.qop and not challenge.supports_auth_qop:
+            raise DigestError(f"server offers only qop {','.join(challenge.qop)}; amtkit supports auth")
+        self.credentials = credentials
+        self.challenge = challenge
+        self._qop = "auth" if challenge.qop else None
+        self._ha1 = credentials.ha1(challenge.realm)
+        self._head = f'Digest username="{credentials.username}",realm="{challenge.realm}",nonce="{challenge.nonce}",'
+        self._tail = f',opaque="{challenge.opaque}"' if challenge.opaque is not None else ""
+        self._per_uri: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def sign(self, method: str, uri: str, nc: int, cnonce: str | None = None) -> str:
+        """The ``Authorization`` value for request number ``nc`` (a fresh client nonce unless given)."""
+        fixed = self._per_uri.get((method, uri))
+        if fixed is None:
+            fixed = self._per_uri[(method, uri)] = (_md5(f"{method}:{uri}"), f'uri="{uri}",response="')
+            if len(self._per_uri) > 64:  # a caller cycling through paths: keep the table small
+                self._per_uri.clear()
+        ha2, uri_part = fixed
+        head = self._head
+        if self._qop is None:
+            response = _md5(f"{self._ha1}:{self.challenge.nonce}:{ha2}")
+            return f'{head}{uri_part}{response}"{self._tail}'
+        cnonce = cnonce or new_cnonce()
+        nc_text = f"{nc:08x}"
+        response = _md5(f"{self._ha1}:{self.challenge.nonce}:{nc_text}:{cnonce}:auth:{ha2}")
+        return f'{head}{uri_part}{response}",qop=auth,nc={nc_text},cnonce="{cnonce}"{self._tail}'
 
 
 @dataclass(frozen=True)

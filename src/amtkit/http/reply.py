@@ -37,8 +37,15 @@ MAX_HEADERS = 100
 MAX_CHUNK_LINE = 4096
 MAX_CHUNK_SIZE_DIGITS = 16
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# A whole header line in its plain form: token, colon, value without CR, optional CR. The groups are
+# what the line-by-line reading makes of such a line (the value without surrounding blanks).
+_PLAIN_FIELD = re.compile(
+    r"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[^ \t\r\n]+(?:[ \t]+[^ \t\r\n]+)*)?)[ \t]*\r?$", re.MULTILINE)
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,%d}" % MAX_CHUNK_SIZE_DIGITS)
+# A chunk-size line in the form every server writes (digits, an optional extension, CRLF): what
+# the general reader would accept from it, and nothing more.
+_WHOLE_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,%d})(?:;[^\r\n]*)?\r\n" % MAX_CHUNK_SIZE_DIGITS)
 
 
 class FramingError(ValueError):
@@ -169,8 +176,9 @@ class ReplyReader:
         if len(buf) - pos >= 5 and not buf.startswith(b"HTTP/", pos):
             raise FramingError("the answer does not start like HTTP", not_http=True)
         end = buf.find(b"\n\r\n", pos)
-        bare = buf.find(b"\n\n", pos)
-        if end < 0 or 0 <= bare < end:
+        # A bare-LF end counts only before the CRLF one: search no further (not through the body).
+        bare = buf.find(b"\n\n", pos) if end < 0 else buf.find(b"\n\n", pos, end + 1)
+        if end < 0 or bare >= 0:
             end, skip = bare, 2
         else:
             skip = 3
@@ -180,15 +188,17 @@ class ReplyReader:
             return False
         if end - pos > MAX_HEAD_BYTES:
             raise FramingError(f"the response head exceeds {MAX_HEAD_BYTES} bytes")
-        lines = bytes(buf[pos:end]).split(b"\n")
+        # One decode of the whole head: latin-1 maps every byte to one character, so the checks
+        # below see the bytes as they came.
+        first, _, fields = buf[pos:end].decode("latin-1").partition("\n")
         self._pos = end + skip
-        status, reason = _status_line(lines[0].rstrip(b"\r"))
+        status, reason = _status_line(first.rstrip("\r"))
         if 100 <= status < 200:
             if status == 101:
                 raise FramingError("the device switched protocols (101), which was not asked for")
             return True  # an interim answer: the real one follows
-        headers = _header_fields(lines[1:])
-        self._head = (status, reason, headers, _keeps_alive(lines[0], headers))
+        headers = _header_fields(fields)
+        self._head = (status, reason, headers, _keeps_alive(first, headers))
         self._choose_body(status, headers)
         return True
 
@@ -200,7 +210,7 @@ class ReplyReader:
         elif coding is not None:
             if length is not None:
                 raise FramingError("the response has both Content-Length and Transfer-Encoding")
-            codings = [c.strip().lower() for c in coding.split(",")]
+            codings = [coding] if coding == "chunked" else [c.strip().lower() for c in coding.split(",")]
             if codings != ["chunked"]:
                 raise FramingError(f"unsupported Transfer-Encoding {coding!r} (only chunked is read)")
             self._mode = _CHUNKED
@@ -220,6 +230,10 @@ class ReplyReader:
 
     def _read_chunked(self) -> Reply | None:
         buf = self._buf
+        if self._chunk_state == _SIZE:
+            done = self._take_whole_chunks(buf)
+            if done is not None:
+                return done
         while True:
             if self._chunk_state == _DATA:
                 end = self._pos + self._remaining
@@ -257,6 +271,33 @@ class ReplyReader:
             self._remaining = size
             self._chunk_state = _DATA
 
+    def _take_whole_chunks(self, buf: bytearray) -> Reply | None:
+        """The usual case quickly: chunks whose size line, data and CRLF are all here, then the last
+        chunk with no trailers. Stops at anything else (a partial chunk, a bare LF, an extension with
+        a CR, a trailer, an error), leaving it to the general loop, which reads it the same way."""
+        pos = self._pos
+        while True:
+            match = _WHOLE_CHUNK_SIZE.match(buf, pos)
+            if match is None:
+                break
+            size = int(match.group(1), 16)
+            start = match.end()
+            if size == 0:
+                if buf[start:start + 2] != b"\r\n":
+                    break
+                self._pos = start + 2
+                return self._finish(b"".join(self._parts))
+            end = start + size
+            if buf[end:end + 2] != b"\r\n":
+                break
+            self._received += size
+            if self._received > self._max_body:
+                raise FramingError(f"the chunked body exceeds {self._max_body} bytes")
+            self._parts.append(bytes(buf[start:end]))
+            pos = end + 2
+        self._pos = pos
+        return None
+
     def _take_to_eof(self) -> None:
         data = bytes(self._buf[self._pos:])
         self._received += len(data)
@@ -280,43 +321,56 @@ class ReplyReader:
         return Reply(status, reason, headers, body, keep_alive and clean)
 
 
-def _status_line(line: bytes) -> tuple[int, str]:
-    if not line.startswith(b"HTTP/"):
+def _shown(line: str) -> bytes:
+    """A head line for an error message, as the bytes that came (the head is decoded as latin-1)."""
+    return line[:40].encode("latin-1")
+
+
+def _status_line(line: str) -> tuple[int, str]:
+    if not line.startswith("HTTP/"):
         raise FramingError("the answer does not start like HTTP", not_http=True)
-    parts = line.split(b" ", 2)
-    if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0"):
-        raise FramingError(f"unsupported status line {line[:40]!r}", not_http=parts[0][:7] != b"HTTP/1.")
+    parts = line.split(" ", 2)
+    if len(parts) < 2 or parts[0] not in ("HTTP/1.1", "HTTP/1.0"):
+        raise FramingError(f"unsupported status line {_shown(line)!r}", not_http=parts[0][:7] != "HTTP/1.")
     code = parts[1]
-    if len(code) != 3 or not code.isdigit():
-        raise FramingError(f"bad status code in {line[:40]!r}")
-    reason = parts[2].decode("latin-1") if len(parts) == 3 else ""
-    return int(code), reason
+    if len(code) != 3 or not (code.isascii() and code.isdigit()):  # not latin-1's superscript digits
+        raise FramingError(f"bad status code in {_shown(line)!r}")
+    return int(code), parts[2] if len(parts) == 3 else ""
 
 
-def _header_fields(lines: list[bytes]) -> Headers:
-    if len(lines) > MAX_HEADERS:
+def _header_fields(block: str) -> Headers:
+    """The header fields of a head's lines after the status line (``block``, lines split by LF)."""
+    if not block:
+        return Headers([])
+    count = block.count("\n") + 1
+    if count > MAX_HEADERS:
         raise FramingError(f"more than {MAX_HEADERS} header lines")
+    # Every line in the plain form at once; a line that is not (folded, malformed, a stray CR) makes
+    # the count differ, and the line-by-line reading below takes over (and refuses what it must).
+    plain: list[tuple[str, str]] = _PLAIN_FIELD.findall(block)
+    if len(plain) == count:
+        return Headers(plain)
     fields: list[tuple[str, str]] = []
-    for raw in lines:
-        line = raw.rstrip(b"\r")
-        if line[:1] in (b" ", b"\t"):
+    for raw in block.split("\n"):
+        line = raw.rstrip("\r")
+        if line[:1] in (" ", "\t"):
             if not fields:
                 raise FramingError("the first header line is a continuation")
             field, earlier = fields[-1]
-            continued = line.strip(b" \t").decode("latin-1")
+            continued = line.strip(" \t")
             fields[-1] = (field, f"{earlier} {continued}".strip())
             continue
-        name, colon, value = line.partition(b":")
+        name, colon, value = line.partition(":")
         if not colon or _TOKEN.fullmatch(name) is None:
-            raise FramingError(f"malformed header line {line[:40]!r}")
-        fields.append((name.decode("ascii"), value.strip(b" \t").decode("latin-1")))
+            raise FramingError(f"malformed header line {_shown(line)!r}")
+        fields.append((name, value.strip(" \t")))
     return Headers(fields)
 
 
-def _keeps_alive(status_line: bytes, headers: Headers) -> bool:
+def _keeps_alive(status_line: str, headers: Headers) -> bool:
     connection = (headers.get("Connection") or "").lower()
     tokens = {token.strip() for token in connection.split(",")} if connection else set()
-    if status_line.startswith(b"HTTP/1.0"):
+    if status_line.startswith("HTTP/1.0"):
         return "keep-alive" in tokens
     return "close" not in tokens
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from . import names
+from .xmlsafe import local_name
 
 __all__ = ["Fault", "FaultKind", "KIND_BY_SUBCODE", "parse_fault", "FAULTS"]
 
@@ -112,10 +113,6 @@ class Fault:
         return None
 
 
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
-
-
 def _qname_local(text: str) -> str:
     return text.strip().rsplit(":", 1)[-1]
 
@@ -124,17 +121,17 @@ def parse_fault(fault: etree._Element, action: str = "") -> Fault:
     """Parse an ``<s:Fault>`` element (SOAP 1.2)."""
     code = subcode = reason = detail = ""
     for child in fault:
-        local = _local(child.tag)
+        local = local_name(child.tag)
         if local == "Code":
             for part in child:
-                if _local(part.tag) == "Value":
+                if local_name(part.tag) == "Value":
                     code = _qname_local(part.text or "")
-                elif _local(part.tag) == "Subcode":
+                elif local_name(part.tag) == "Subcode":
                     for value in part:
-                        if _local(value.tag) == "Value":
+                        if local_name(value.tag) == "Value":
                             subcode = _qname_local(value.text or "")
         elif local == "Reason":
-            texts = [t.text or "" for t in child if _local(t.tag) == "Text"]
+            texts = [t.text or "" for t in child if local_name(t.tag) == "Text"]
             reason = texts[0].strip() if texts else ""
         elif local == "Detail":
             detail = " ".join(str(t).strip() for t in child.itertext() if str(t).strip())

@@ -10,6 +10,7 @@ prefix, any ``To`` and any ``MessageID`` form, unknown extra headers.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from lxml import etree
 from . import names
 from .faults import FAULTS
 from .values import CimInstance, EndpointReference, Selector, Value, parse_epr, parse_selector_set
-from .xmlsafe import escape, parse_xml
+from .xmlsafe import escape, local_name, parse_xml
 from .xmlwrite import epr_xml, needs_common_namespace, properties_xml, selector_set_xml
 
 __all__ = [
@@ -94,24 +95,36 @@ def build_request(
 ) -> bytes:
     """Assemble one request envelope. ``body`` is the XML text inside ``<s:Body>``."""
     header = [
-        f'<s:Header><a:Action s:mustUnderstand="true">{escape(action)}</a:Action>',
-        f'<a:To s:mustUnderstand="true">{escape(to)}</a:To>',
+        _addressing(action, to, resource_uri),
+        f'<a:MessageID s:mustUnderstand="true">{escape(message_id) if message_id else next_message_id()}'
+        f"</a:MessageID><a:ReplyTo><a:Address>{names.ANONYMOUS}</a:Address></a:ReplyTo>",
     ]
-    if resource_uri is not None:
-        header.append(f'<w:ResourceURI s:mustUnderstand="true">{escape(resource_uri)}</w:ResourceURI>')
-    header.append(
-        f'<a:MessageID s:mustUnderstand="true">{escape(message_id or next_message_id())}</a:MessageID>'
-        f"<a:ReplyTo><a:Address>{names.ANONYMOUS}</a:Address></a:ReplyTo>"
-    )
     if operation_timeout is not None:
-        header.append(f"<w:OperationTimeout>{format_duration(operation_timeout)}</w:OperationTimeout>")
+        header.append(_operation_timeout(operation_timeout))
     if max_envelope_size is not None:
         header.append(f'<w:MaxEnvelopeSize s:mustUnderstand="true">{max_envelope_size}</w:MaxEnvelopeSize>')
     if selectors:
         header.append(selector_set_xml(selectors, "w", "a"))
     header.append(extra_headers)
-    header.append("</s:Header>")
-    return (_ENVELOPE_OPEN + "".join(header) + f"<s:Body>{body}</s:Body></s:Envelope>").encode("utf-8")
+    header.append("</s:Header><s:Body>")
+    header.append(body)
+    header.append("</s:Body></s:Envelope>")
+    return "".join(header).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=256)
+def _addressing(action: str, to: str, resource_uri: str | None) -> str:
+    """The envelope's start up to the MessageID: the same for every request of one action on one class,
+    so it is written (and escaped) once."""
+    resource = "" if resource_uri is None else (
+        f'<w:ResourceURI s:mustUnderstand="true">{escape(resource_uri)}</w:ResourceURI>')
+    return (f'{_ENVELOPE_OPEN}<s:Header><a:Action s:mustUnderstand="true">{escape(action)}</a:Action>'
+            f'<a:To s:mustUnderstand="true">{escape(to)}</a:To>{resource}')
+
+
+@functools.lru_cache(maxsize=16)
+def _operation_timeout(seconds: float) -> str:
+    return f"<w:OperationTimeout>{format_duration(seconds)}</w:OperationTimeout>"
 
 
 def build_identify() -> bytes:
@@ -224,7 +237,7 @@ _WRAPPERS = ("Datetime", "Date", "Time", "Interval")
 
 def _leaf_text(element: etree._Element) -> str:
     """A parameter's text, looking through a wscim ``Datetime``/``Interval`` wrapper (DSP0230)."""
-    if len(element) and _local(element[0].tag) in _WRAPPERS:
+    if len(element) and local_name(element[0].tag) in _WRAPPERS:
         return (element[0].text or "").strip()
     return (element.text or "").strip()
 
@@ -273,15 +286,15 @@ class Request:
         for child in self.body:
             if not isinstance(child.tag, str):
                 continue
-            name = _local(child.tag)
+            name = local_name(child.tag)
             value: Value
-            if any(_local(c.tag) == "ReferenceParameters" for c in child):
+            if any(local_name(c.tag) == "ReferenceParameters" for c in child):
                 value = parse_epr(child)
-            elif len(child) and _local(child[0].tag) not in _WRAPPERS:
+            elif len(child) and local_name(child[0].tag) not in _WRAPPERS:
                 # An embedded object (``AddAlarm``'s ``AlarmTemplate``): its properties as ``Parent.Property``.
                 for grandchild in child:
                     if isinstance(grandchild.tag, str):
-                        params[f"{name}.{_local(grandchild.tag)}"] = _leaf_text(grandchild)
+                        params[f"{name}.{local_name(grandchild.tag)}"] = _leaf_text(grandchild)
                 continue
             else:
                 value = _leaf_text(child)
@@ -299,7 +312,7 @@ class Request:
         max_elements: int | None = None
         mode: str | None = None
         for child in self.body:
-            local = _local(child.tag)
+            local = local_name(child.tag)
             if local == "OptimizeEnumeration":
                 optimize = True
             elif local == "MaxElements":
@@ -311,14 +324,14 @@ class Request:
     def enumeration_context(self) -> str:
         if self.body is not None:
             for child in self.body:
-                if _local(child.tag) == "EnumerationContext":
+                if local_name(child.tag) == "EnumerationContext":
                     return (child.text or "").strip()
         raise RequestError(FAULTS.INVALID_ENUMERATION_CONTEXT.subcode, "no EnumerationContext in the request")
 
     def pull_max_elements(self) -> int:
         if self.body is not None:
             for child in self.body:
-                if _local(child.tag) == "MaxElements":
+                if local_name(child.tag) == "MaxElements":
                     return max(1, _int_or_fault(child.text, "MaxElements"))
         return 1
 
@@ -328,10 +341,6 @@ def _int_or_fault(text: str | None, what: str) -> int:
         return int((text or "").strip())
     except ValueError as error:
         raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, f"{what} is not an integer") from error
-
-
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
 
 
 _KNOWN_HEADERS = {
@@ -345,7 +354,7 @@ _KNOWN_HEADERS = {
 
 def _must_understand(element: etree._Element) -> bool:
     for key, value in element.attrib.items():
-        if _local(key) == "mustUnderstand" and str(value).strip().lower() in ("true", "1"):
+        if local_name(key) == "mustUnderstand" and str(value).strip().lower() in ("true", "1"):
             return True
     return False
 

@@ -21,7 +21,7 @@ from . import names
 from .faults import Fault, FaultKind, parse_fault
 from .schema import has_datetime
 from .values import CimInstance, EndpointReference, Value, parse_epr, parse_instance
-from .xmlsafe import escape, parse_xml
+from .xmlsafe import escape, local_name, parse_xml
 from .xmlwrite import epr_xml, needs_common_namespace, properties_xml
 
 __all__ = [
@@ -295,10 +295,6 @@ class ResponseError(ValueError):
     """A well-formed document that is not the WS-Man response expected."""
 
 
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
-
-
 @dataclass(frozen=True)
 class MethodOutput:
     """A method's ``ReturnValue`` and its other output parameters."""
@@ -330,8 +326,8 @@ class Response:
     def _require_payload(self, local: str | None = None) -> etree._Element:
         if self.payload is None:
             raise ResponseError(f"the response body is empty (action {self.action or 'unknown'})")
-        if local is not None and _local(self.payload.tag) != local:
-            raise ResponseError(f"expected {local} in the response body, got {_local(self.payload.tag)}")
+        if local is not None and local_name(self.payload.tag) != local:
+            raise ResponseError(f"expected {local} in the response body, got {local_name(self.payload.tag)}")
         return self.payload
 
     def instance(self) -> CimInstance:
@@ -342,13 +338,13 @@ class Response:
 
     def enumeration(self) -> EnumerationPage:
         payload = self._require_payload()
-        if _local(payload.tag) not in ("EnumerateResponse", "PullResponse"):
-            raise ResponseError(f"expected an enumeration response, got {_local(payload.tag)}")
+        if local_name(payload.tag) not in ("EnumerateResponse", "PullResponse"):
+            raise ResponseError(f"expected an enumeration response, got {local_name(payload.tag)}")
         context: str | None = None
         items: list[EnumItem] = []
         end = False
         for child in payload:
-            local = _local(child.tag)
+            local = local_name(child.tag)
             if local == "EnumerationContext":
                 context = (child.text or "").strip() or None
             elif local == "Items":
@@ -361,19 +357,19 @@ class Response:
 
     def method_output(self) -> MethodOutput:
         payload = self._require_payload()
-        if not _local(payload.tag).endswith("_OUTPUT"):
-            raise ResponseError(f"expected a method _OUTPUT body, got {_local(payload.tag)}")
+        if not local_name(payload.tag).endswith("_OUTPUT"):
+            raise ResponseError(f"expected a method _OUTPUT body, got {local_name(payload.tag)}")
         outputs: dict[str, Value] = {}
         return_value: int | None = None
         for child in payload:
-            local = _local(child.tag)
+            local = local_name(child.tag)
             if local == "ReturnValue":
                 try:
                     return_value = int((child.text or "").strip())
                 except ValueError as error:
                     raise ResponseError(f"ReturnValue is not an integer: {child.text!r}") from error
             else:
-                value: Value = parse_epr(child) if any(_local(c.tag) == "ReferenceParameters" for c in child) \
+                value: Value = parse_epr(child) if any(local_name(c.tag) == "ReferenceParameters" for c in child) \
                     else (child.text or "").strip()
                 # A repeated output (GetRecords' RecordArray, ReadRecords' EventRecords) is an array.
                 existing = outputs.get(local)
@@ -389,18 +385,26 @@ class Response:
 
 
 def _parse_item(element: etree._Element) -> EnumItem:
-    local = _local(element.tag)
+    local = local_name(element.tag)
     if local == "EndpointReference":
         return EnumItem(epr=parse_epr(element))
     if local == "Item":
         instance = epr = None
         for child in element:
-            if _local(child.tag) == "EndpointReference":
+            if local_name(child.tag) == "EndpointReference":
                 epr = parse_epr(child)
             elif isinstance(child.tag, str):
                 instance = parse_instance(child)
         return EnumItem(instance=instance, epr=epr)
     return EnumItem(instance=parse_instance(element))
+
+
+_ENVELOPE = f"{{{names.SOAP_ENV}}}Envelope"
+_HEADER = f"{{{names.SOAP_ENV}}}Header"
+_BODY = f"{{{names.SOAP_ENV}}}Body"
+_FAULT = f"{{{names.SOAP_ENV}}}Fault"
+_HEADER_FIELDS = ("Action", "RelatesTo", "MessageID", "ResourceURI")
+"""The headers a response is read for, in any namespace (older firmware and other consoles vary)."""
 
 
 def parse_response(data: bytes) -> Response:
@@ -410,30 +414,27 @@ def parse_response(data: bytes) -> Response:
     :class:`ResponseError` for XML that is not a SOAP 1.2 envelope.
     """
     root = parse_xml(data)
-    if root.tag != f"{{{names.SOAP_ENV}}}Envelope":
-        raise ResponseError(f"not a SOAP 1.2 envelope (root element {_local(root.tag)})")
-    action = relates_to = message_id = ""
-    resource_uri: str | None = None
+    if root.tag != _ENVELOPE:
+        raise ResponseError(f"not a SOAP 1.2 envelope (root element {local_name(root.tag)})")
+    found: dict[str, str] = {}
     payload: etree._Element | None = None
     for part in root:
-        if part.tag == f"{{{names.SOAP_ENV}}}Header":
+        tag = part.tag
+        if tag == _HEADER:
             for header in part:
-                local = _local(header.tag)
-                text = (header.text or "").strip()
-                if local == "Action":
-                    action = text
-                elif local == "RelatesTo":
-                    relates_to = text
-                elif local == "MessageID":
-                    message_id = text
-                elif local == "ResourceURI":
-                    resource_uri = text
-        elif part.tag == f"{{{names.SOAP_ENV}}}Body":
-            payload = next((c for c in part if isinstance(c.tag, str)), None)
+                local = local_name(header.tag)
+                if local in _HEADER_FIELDS:
+                    found[local] = (header.text or "").strip()
+        elif tag == _BODY:
+            for child in part:
+                if isinstance(child.tag, str):
+                    payload = child
+                    break
     fault = None
-    if payload is not None and payload.tag == f"{{{names.SOAP_ENV}}}Fault":
-        fault = parse_fault(payload, action)
-    return Response(action, relates_to, message_id, resource_uri, payload, fault)
+    if payload is not None and payload.tag == _FAULT:
+        fault = parse_fault(payload, found.get("Action", ""))
+    return Response(found.get("Action", ""), found.get("RelatesTo", ""), found.get("MessageID", ""),
+                    found.get("ResourceURI"), payload, fault)
 
 
 @dataclass(frozen=True)
@@ -463,9 +464,9 @@ def parse_identify(data: bytes) -> IdentifyResult:
     fields: dict[str, str] = {}
     profiles: list[str] = []
     for child in payload:
-        local = _local(child.tag)
+        local = local_name(child.tag)
         if local == "SecurityProfiles":
-            profiles = [(p.text or "").strip() for p in child if _local(p.tag) == "SecurityProfileName"]
+            profiles = [(p.text or "").strip() for p in child if local_name(p.tag) == "SecurityProfileName"]
         else:
             fields[local] = (child.text or "").strip()
     return IdentifyResult(

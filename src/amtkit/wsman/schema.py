@@ -14,7 +14,9 @@ import enum
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["CLASS_SCHEMAS", "KEYS", "PropertyType", "PropType", "has_datetime", "property_type", "register"]
+__all__ = [
+    "CLASS_SCHEMAS", "KEYS", "PropertyType", "PropType", "has_datetime", "property_type", "register", "tag_types",
+]
 
 
 class PropertyType(enum.Enum):
@@ -216,6 +218,7 @@ def register(class_name: str, properties: dict[str, str], keys: tuple[str, ...] 
         KEYS[class_name] = keys
     property_type.cache_clear()
     class_types.cache_clear()
+    tag_types.cache_clear()
 
 
 def has_datetime(class_name: str) -> bool:
@@ -235,6 +238,19 @@ def class_types(class_name: str) -> dict[str, PropType]:
 
 
 STRING = _STRING
+
+
+@lru_cache(maxsize=512)
+def tag_types(class_tag: str) -> dict[str, tuple[str, PropType]]:
+    """The typed properties of a class keyed by their element tags in the class's own namespace.
+
+    ``class_tag`` is the class element's tag (``{uri}AMT_GeneralSettings``); the answer maps
+    ``{uri}DDNSTTL`` to ``("DDNSTTL", int)``, so a parser finds a property's name and type with one
+    lookup of the tag lxml hands it. Bounded: a device naming ever new classes evicts old entries.
+    """
+    namespace, _, class_name = class_tag.rpartition("}")
+    prefix = namespace + "}" if namespace else ""
+    return {prefix + prop: (prop, kind) for prop, kind in class_types(class_name).items()}
 
 
 @lru_cache(maxsize=4096)

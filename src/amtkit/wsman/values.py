@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import names
-from .schema import STRING, PropertyType, class_types
+from .schema import STRING, PropertyType, PropType, class_types, tag_types
+from .xmlsafe import local_name
 
 __all__ = ["CimInstance", "EndpointReference", "Selector", "parse_selector_set", "Value", "parse_instance", "parse_epr", "to_text", "from_text"]
 
@@ -65,11 +66,6 @@ class CimInstance(Mapping[str, Value]):
 
     def __len__(self) -> int:
         return len(self.properties)
-
-
-def _local(tag: object) -> str:
-    text = str(tag)
-    return text.rsplit("}", 1)[-1]
 
 
 def parse_datetime(text: str) -> _dt.datetime:
@@ -129,12 +125,12 @@ def parse_epr(element: etree._Element) -> EndpointReference:
     resource_uri = ""
     selectors: dict[str, Selector] = {}
     for child in element:
-        local = _local(child.tag)
+        local = local_name(child.tag)
         if local == "Address":
             address = (child.text or "").strip() or names.ANONYMOUS
         elif local == "ReferenceParameters":
             for param in child:
-                plocal = _local(param.tag)
+                plocal = local_name(param.tag)
                 if plocal == "ResourceURI":
                     resource_uri = (param.text or "").strip()
                 elif plocal == "SelectorSet":
@@ -145,12 +141,12 @@ def parse_epr(element: etree._Element) -> EndpointReference:
 def parse_selector_set(element: etree._Element) -> dict[str, Selector]:
     selectors: dict[str, Selector] = {}
     for selector in element:
-        if _local(selector.tag) != "Selector":
+        if local_name(selector.tag) != "Selector":
             continue
         nested = next(iter(selector), None)
         # ``Name``, or ``wsman:Name`` as the ``amt`` package writes it (AMT takes both).
         name = str(selector.get("Name") or selector.get(f"{{{names.WSMAN}}}Name", ""))
-        if nested is not None and _local(nested.tag) == "EndpointReference":
+        if nested is not None and local_name(nested.tag) == "EndpointReference":
             selectors[name] = parse_epr(nested)
         else:
             selectors[name] = (selector.text or "").strip()
@@ -158,7 +154,7 @@ def parse_selector_set(element: etree._Element) -> dict[str, Selector]:
 
 
 def _is_epr(element: etree._Element) -> bool:
-    return any(_local(child.tag) == "ReferenceParameters" for child in element)
+    return any(local_name(child.tag) == "ReferenceParameters" for child in element)
 
 
 _NIL = f"{{{names.XSI}}}nil"
@@ -177,7 +173,7 @@ def parse_value(element: etree._Element, kind: PropertyType) -> Scalar:
         first = element[0]
         if _is_epr(element):
             return parse_epr(element)
-        first_name = _local(first.tag)
+        first_name = local_name(first.tag)
         if first_name in ("Datetime", "Date", "Time", "Interval") and first.text:
             return from_text(first.text, PropertyType.DATETIME) if first_name == "Datetime" else first.text
     elif element.attrib and _is_nil(element):
@@ -189,28 +185,44 @@ def parse_instance(element: etree._Element) -> CimInstance:
     """Turn a class element (``<g:AMT_GeneralSettings>...``) into a typed :class:`CimInstance`.
 
     Repeated elements become lists, and so does a single element of an array property.
+
+    The client's hottest loop (a Get's answer has a few dozen properties): a property in the
+    class's own namespace is found by its tag in one lookup (:func:`~.schema.tag_types`), and a
+    leaf with text is converted inline; empty, nil and structured elements go through
+    :func:`parse_value`.
     """
-    class_name = _local(element.tag)
-    types = class_types(class_name)
+    class_tag = str(element.tag)
+    known = tag_types(class_tag)
+    types: dict[str, PropType] | None = None
     properties: dict[str, Value] = {}
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        name = tag[tag.rfind("}") + 1:]
-        ptype = types.get(name, STRING)
-        value: Scalar
-        if len(child):
-            value = parse_value(child, ptype.kind)
+        spec = known.get(tag)
+        if spec is None:
+            if not isinstance(tag, str):
+                continue
+            name = tag[tag.rfind("}") + 1:]
+            if types is None:
+                types = class_types(local_name(class_tag))
+            ptype = types.get(name, STRING)
         else:
-            # The common case, a leaf: nil elements carry no text, so only those look at attributes.
-            text = child.text
-            if text is None and _is_nil(child):
-                value = None
-            elif ptype.kind is PropertyType.STR:
-                value = text or ""
-            else:
-                value = from_text(text or "", ptype.kind)
+            name, ptype = spec
+        kind = ptype.kind
+        text = child.text
+        value: Scalar
+        if text is None or len(child):
+            value = parse_value(child, kind)  # empty, nil, a reference or a wrapped datetime
+        elif kind is _STR:
+            value = text
+        elif kind is _INT:
+            try:
+                value = int(text)  # int() strips white space, as from_text does
+            except ValueError:
+                value = text
+        elif kind is _BOOL and text in _CANONICAL_BOOLS:
+            value = _CANONICAL_BOOLS[text]
+        else:
+            value = from_text(text, kind)
         if name in properties:
             existing = properties[name]
             if isinstance(existing, list):
@@ -221,4 +233,8 @@ def parse_instance(element: etree._Element) -> CimInstance:
             properties[name] = [value]
         else:
             properties[name] = value
-    return CimInstance(class_name=class_name, properties=properties)
+    return CimInstance(class_name=local_name(class_tag), properties=properties)
+
+
+_STR, _INT, _BOOL = PropertyType.STR, PropertyType.INT, PropertyType.BOOL
+_CANONICAL_BOOLS = {"true": True, "false": False}

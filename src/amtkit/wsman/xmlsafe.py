@@ -13,7 +13,9 @@ import re
 
 from lxml import etree
 
-__all__ = ["MAX_DOCUMENT_BYTES", "MalformedXMLError", "XMLSecurityError", "XMLInputError", "escape", "parse_xml"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES", "MalformedXMLError", "XMLSecurityError", "XMLInputError", "escape", "local_name", "parse_xml",
+]
 
 #: AMT's own MaxEnvelopeSize is far below this; anything larger is refused unread.
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -47,8 +49,9 @@ def parse_xml(data: bytes) -> etree._Element:
     if len(data) > MAX_DOCUMENT_BYTES:
         raise XMLSecurityError(f"document of {len(data)} bytes exceeds the {MAX_DOCUMENT_BYTES}-byte limit")
     # A DOCTYPE is never legitimate in SOAP (SOAP 1.2 part 1, 5): refuse before lxml sees it,
-    # which also shuts out every entity-expansion bomb.
-    if b"<!DOCTYPE" in data or b"<!doctype" in data or b"<!ENTITY" in data:
+    # which also shuts out every entity-expansion bomb. A one-byte search (memchr) first: most
+    # answers hold no "!" at all, and searching for the markers themselves cost 2 us per reply.
+    if b"!" in data and (b"<!DOCTYPE" in data or b"<!doctype" in data or b"<!ENTITY" in data):
         raise XMLSecurityError("DOCTYPE/ENTITY declarations are not allowed")
     try:
         root = etree.fromstring(data, _PARSER)
@@ -61,6 +64,12 @@ def parse_xml(data: bytes) -> etree._Element:
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise XMLSecurityError("DOCTYPE declarations are not allowed")
     return root
+
+
+def local_name(tag: object) -> str:
+    """An element's name without its namespace: ``Action`` from ``{http://...addressing}Action``."""
+    text = str(tag)
+    return text[text.rfind("}") + 1:]
 
 
 # A carriage return is written as a reference: a parser turns a literal one into a line feed.
