@@ -91,11 +91,12 @@ def _enum_value(node: ast.expr) -> ast.Constant | None:
 
 
 def enum_swaps(path: str) -> Iterator[Mutant]:
-    """For every integer enum: each member's value swapped with the next member's."""
+    """For every integer enum and flag set: each member's value swapped with the next member's."""
     text = (PROJECT / path).read_text(encoding="utf-8")
     lines = _offsets(text)
     for cls in ast.walk(ast.parse(text)):
-        if not isinstance(cls, ast.ClassDef) or not any("IntEnum" in ast.unparse(b) for b in cls.bases):
+        if not isinstance(cls, ast.ClassDef) or not any(
+                kind in ast.unparse(base) for base in cls.bases for kind in ("IntEnum", "IntFlag")):
             continue
         members = []
         for stmt in cls.body:

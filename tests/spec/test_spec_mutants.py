@@ -50,7 +50,7 @@ def test_every_enum_member_of_codes_is_swapped_with_its_neighbour(mutants: Modul
 
     import amtkit.codes as codes
 
-    enums = [v for v in vars(codes).values() if isinstance(v, type) and issubclass(v, enum.IntEnum)
+    enums = [v for v in vars(codes).values() if isinstance(v, type) and issubclass(v, (enum.IntEnum, enum.IntFlag))
              and v.__module__ == codes.__name__]
     swaps = [m.id for m in mutants.enum_swaps(mutants.CODES)]
     assert len(swaps) == sum(len(e) - 1 for e in enums)

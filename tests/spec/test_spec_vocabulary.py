@@ -31,6 +31,16 @@ NAMESPACES = {
     "WSMAN_PROTOCOL_VERSION": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",  # DSP0226 Identify
     "DIGEST_SECURITY_PROFILE": "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/digest",    # DSP0226 C
     "HTTPS_DIGEST_SECURITY_PROFILE": "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest",
+    "HTTP_BASIC_SECURITY_PROFILE": "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/basic",      # DSP0226 C
+    "HTTPS_BASIC_SECURITY_PROFILE": "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/basic",
+    # WS-Eventing 2004/08 push delivery; DSP0226 10.2.9 PushWithAck.
+    "DELIVERY_PUSH": "http://schemas.xmlsoap.org/ws/2004/08/eventing/DeliveryModes/Push",
+    "DELIVERY_PUSH_WITH_ACK": "http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck",
+    # OASIS WSS UsernameToken Profile 1.0 (event subscription credentials).
+    "USERNAME_TOKEN_TYPE":
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#UsernameToken",
+    "PASSWORD_TEXT_TYPE":
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText",
     # DSP0227 class URI base; Intel AMT SDK bases for AMT_ and IPS_ classes.
     "CIM_BASE": "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/",
     "AMT_BASE": "http://intel.com/wbem/wscim/1/amt-schema/1/",
@@ -179,6 +189,13 @@ INSTANCE_NAMES = {
     "ENUM_MODE_EPR": "EnumerateEPR",                                     # DSP0226 8.7
     "ENUM_MODE_OBJECT_AND_EPR": "EnumerateObjectAndEPR",                 # DSP0226 8.7
     "WSMAN_PATH": "/wsman",                                              # Intel AMT SDK
+    # Event and audit logs, alert subscriptions: Intel's implementation guide and recorded answers.
+    "MESSAGE_LOG_NAME": "Intel(r) AMT:MessageLog 1",
+    "AUDIT_LOG_NAME": "Intel(r) AMT:Audit Log",
+    "AUDIT_LOG_ELEMENT_NAME": "Intel(r) AMT Audit Log",
+    "ALERT_FILTER_PREFIX": "Intel(r) AMT:",
+    "ALERT_SYSTEM_NAME": "Intel(r) AMT",
+    "LISTENER_CREATION_CLASS": "CIM_ListenerDestinationWSMAN",
     "SOAP_CONTENT_TYPE": "application/soap+xml;charset=UTF-8",           # what AMT consoles send
     "SOAP_REPLY_CONTENT_TYPE": "application/soap+xml; charset=UTF-8",    # recorded AMT 15 replies
 }
@@ -189,6 +206,14 @@ NUMBERS = {
     "PORT_HTTP": 16992, "PORT_TLS": 16993, "PORT_REDIRECTION": 16994, "PORT_REDIRECTION_TLS": 16995,
     "PORT_RMCP": 623, "PORT_RMCP_SECURE": 664, "MIN_OPERATION_TIMEOUT_SECONDS": 30, "MIN_MAX_ENVELOPE_SIZE": 50000,
 }
+
+
+def test_every_name_of_the_vocabulary_is_in_a_table_here() -> None:
+    # A name added to amtkit.wsman.names without its row from a specification fails here.
+    covered = {*NAMESPACES, *INSTANCE_NAMES, *NUMBERS, *SELECTOR_SETS}
+    constants = {key for key, value in vars(names).items()
+                 if not key.startswith("_") and isinstance(value, (str, int, dict))}
+    assert constants - covered == set()
 
 
 @pytest.mark.parametrize(("name", "uri"), NAMESPACES.items())
