@@ -14,7 +14,6 @@ thin typed mapping of AMT classes built on :meth:`Client.get`, :meth:`Client.put
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from .codes import PTStatus, describe_return_value, pt_status_of
 from .config import Timeout, TLSConfig
 from .http.digest import Credentials
 from .http.optional import require
+from .lazylog import LazyLogger
 from .text import printable
 from .transport import HTTPReply, Transport
 from .wsman import names
@@ -61,7 +61,7 @@ __all__ = ["Client", "EnumerationLimits"]
 if TYPE_CHECKING:
     WSManTransport = Transport | RequestsTransport
 
-log = logging.getLogger(__name__)
+log = LazyLogger(__name__)
 T = TypeVar("T")
 
 _FAULT_CLASSES: dict[str, type[exc.WSManFault]] = {

@@ -30,7 +30,6 @@ worked last time first.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 import sys
@@ -44,6 +43,8 @@ from amtkit import exceptions as exc
 from amtkit.exceptions import AMTError, AuthenticationError
 from amtkit.http.digest import Credentials
 from amtkit.text import printable
+
+from .lazylog import logger_ready
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,7 +71,7 @@ DEFAULT_MAX_TRIES = 3
 
 T = TypeVar("T")
 
-log = logging.getLogger(__name__)
+log = logger_ready(__name__)  # with amtkit's NullHandler (amtkit.lazylog)
 Rejection = type[BaseException] | tuple[type[BaseException], ...]
 
 _PROFILE_KEYS = {"username", "password", "password_env", "password_keyring"}

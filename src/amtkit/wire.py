@@ -30,14 +30,15 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from . import exceptions as exc
+from .lazylog import logger_ready
 
 if TYPE_CHECKING:
     from .transport import HTTPReply, Transport
 
 __all__ = ["enable", "format_envelope", "redact_head", "traced_post"]
 
-call_log = logging.getLogger("amtkit.transport")
-wire_log = logging.getLogger("amtkit.wire")
+call_log = logger_ready("amtkit.transport")
+wire_log = logger_ready("amtkit.wire")
 
 TRACE_ENV = "AMTKIT_TRACE"
 REDACTED = "(redacted)"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amtkit.discovery import Classification, ControlMode, HostRecord, ProvisioningState
-from amtkit.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, default_store_path
+from amtkit.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, default_store_path, normalize_host
 
 SEEN = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
 
@@ -212,3 +215,24 @@ def test_threads_can_share_one_store(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert errors == [] and len(store.hosts()) == 200
+
+
+_ADDRESS_LIKE = st.text(alphabet="0123456789.:abcdefABCDEF%x -", max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_ADDRESS_LIKE, st.ip_addresses().map(str), st.ip_addresses(v=4).map(lambda a: str(a) + ".")))
+def test_hosts_are_keyed_as_the_ipaddress_module_writes_addresses(text: str) -> None:
+    stripped = text.strip().lower().rstrip(".")
+    try:
+        expected = str(ipaddress.ip_address(stripped))
+    except ValueError:
+        expected = stripped
+    assert normalize_host(text) == expected
+
+
+def test_a_store_opened_without_a_path_is_created_where_default_store_path_says(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("AMTKIT_STORE", str(tmp_path / "new" / "dir" / "x.db"))
+    with Store.open() as store:
+        assert Path(store.path) == default_store_path() == tmp_path / "new" / "dir" / "x.db"
+    assert (tmp_path / "new" / "dir" / "x.db").exists()

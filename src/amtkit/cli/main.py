@@ -11,7 +11,9 @@ A fleet job (a command given many targets, see amtkit.cli.fleet): 0 every host s
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -42,9 +44,12 @@ class _LazyGroup(click.Group):
     and discovery (their imports were most of the start-up time); ``--help`` still lists all.
     """
 
-    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: Mapping[str, str | Callable[[], click.Command]], path: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lazy = lazy
+        self._path = path
+        """The group's own names below ``amtkit`` (``power``), for its commands' trace option and examples."""
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -72,14 +77,17 @@ class _LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in self._lazy:
-            import importlib
+            where = self._lazy[name]
+            if callable(where):  # built on demand (the power actions: ten commands of twenty options)
+                self.add_command(where(), name)
+            else:
+                import importlib
 
-            module, attribute = self._lazy[name].split(":")
-            command = getattr(importlib.import_module(module, __package__), attribute)
-            self.add_command(command, name)
+                module, attribute = where.split(":")
+                self.add_command(getattr(importlib.import_module(module, __package__), attribute), name)
         command = super().get_command(ctx, name)
         if command is not None:
-            with_trace_option(command, name)
+            with_trace_option(command, f"{self._path} {name}".lstrip())
         return command
 
 
@@ -184,7 +192,12 @@ def _action_line(result: HostResult) -> str:
     return f"{data.get('action')} requested" + (f", now {data['state']}" if data.get("state") else "")
 
 
-@main.group()
+_POWER_ACTION_COMMANDS: dict[str, Callable[[], click.Command]] = {}
+"""``amtkit power on|off|...``: built when looked up, so ``amtkit power status`` does not build ten commands
+of twenty options each (3 ms of every call)."""
+
+
+@main.group(cls=_LazyGroup, lazy=_POWER_ACTION_COMMANDS, path="power")
 def power() -> None:
     """Read and change the host's power state (of one machine or many: see TARGETS)."""
 
@@ -216,8 +229,8 @@ def power_status(targets: tuple[str, ...], as_json: bool, profiles_file: str | N
     emit(data, as_json, lambda d: f"{host}: {d['state']} (can: {', '.join(d['available']) or 'nothing'})")
 
 
-def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
-    @power.command(name, help=summary + " TARGETS: one host or many (a fleet job).")
+def _power_action_command(name: str, action: PowerAction, summary: str) -> click.Command:
+    @click.command(name, help=summary + " TARGETS: one host or many (a fleet job).")
     @click.argument("targets", nargs=-1, required=True)
     @click.option("--wait", "wait_seconds", type=float, default=None, metavar="SECONDS",
                   help="Wait up to SECONDS for the resulting state.")
@@ -255,8 +268,10 @@ def _power_action_command(name: str, action: PowerAction, summary: str) -> None:
         emit(data, as_json, lambda d: f"{host}: {d['action']} requested" + (
             f", now {d['state']}" if "state" in d else ""))
 
+    return command
 
-for _name, _action, _summary in [
+
+_POWER_ACTIONS = [
     ("on", PowerAction.ON, "Power the host on."),
     ("off", PowerAction.OFF, "Power off (soft off, S5)."),
     ("off-hard", PowerAction.OFF_HARD, "Power off hard (G3). Few AMT machines offer it (`amtkit power status` "
@@ -268,8 +283,9 @@ for _name, _action, _summary in [
     ("sleep", PowerAction.SLEEP, "Sleep (S3), where offered."),
     ("hibernate", PowerAction.HIBERNATE, "Hibernate (S4), where offered."),
     ("nmi", PowerAction.NMI, "Send a diagnostic interrupt (NMI)."),
-]:
-    _power_action_command(_name, _action, _summary)
+]
+_POWER_ACTION_COMMANDS.update({name: functools.partial(_power_action_command, name, action, summary)
+                               for name, action, summary in _POWER_ACTIONS})
 
 
 @power.command("request")

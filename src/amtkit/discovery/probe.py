@@ -28,7 +28,6 @@ import asyncio
 import collections
 import enum
 import ipaddress
-import logging
 import re
 import socket
 import ssl
@@ -54,6 +53,8 @@ from amtkit.http.reader import FramingError, Limits, read_reply
 from amtkit.text import printable
 from amtkit.wsman import names
 
+from ..lazylog import logger_ready
+
 __all__ = [
     "AmtServerHeader",
     "Classification",
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 
-log = logging.getLogger(__name__)
+log = logger_ready(__name__)  # with amtkit's NullHandler (amtkit.lazylog)
 
 
 class Classification(str, enum.Enum):

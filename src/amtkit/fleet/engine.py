@@ -24,7 +24,6 @@ Per host:
 
 from __future__ import annotations
 
-import logging
 import queue
 import random
 import resource
@@ -35,6 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import exceptions as exc
+from ..lazylog import logger_ready
 from .report import FleetReport, HostResult, Outcome
 from .tasks import Task
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FleetOptions", "Login", "Progress", "raise_fd_limit", "run", "run_hosts"]
 
-log = logging.getLogger(__name__)
+log = logger_ready(__name__)  # with amtkit's NullHandler (amtkit.lazylog)
 
 Progress = Callable[[HostResult, int, int], None]
 """``progress(result, done, total)``: called once per finished host, from worker threads, one at a time."""

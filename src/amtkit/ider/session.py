@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import logging
 import os
 import selectors
 import socket
@@ -54,6 +53,7 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar, Union
 from .. import exceptions as exc
 from ..config import Timeout, TLSConfig
 from ..http.digest import Credentials
+from ..lazylog import logger_ready
 from ..redirection.connection import RedirectionConnection
 from ..redirection.messages import (
     REDIRECTION_PORT,
@@ -100,7 +100,7 @@ __all__ = [
     "parse_device",
 ]
 
-log = logging.getLogger(__name__)
+log = logger_ready(__name__)  # with amtkit's NullHandler (amtkit.lazylog)
 
 ImageSource = Union[str, "os.PathLike[str]", BinaryIO]
 """A path to an image file (opened read-only for the session) or an open binary file (left open)."""

@@ -20,7 +20,6 @@ typed: :class:`~amtkit.exceptions.UnreachableError` (refused, closed), timeouts,
 from __future__ import annotations
 
 import contextlib
-import logging
 import socket
 import ssl
 import threading
@@ -33,6 +32,7 @@ from .. import exceptions as exc
 from .. import tls as amt_tls
 from ..config import Timeout, TLSConfig
 from ..http.digest import Credentials
+from ..lazylog import logger_ready
 from .messages import (
     AuthenticateSession,
     AuthenticateSessionReply,
@@ -50,7 +50,7 @@ from .messages import (
 
 __all__ = ["AUTH_PREFERENCE", "RedirectionConnection", "choose_auth_method"]
 
-log = logging.getLogger(__name__)
+log = logger_ready(__name__)  # with amtkit's NullHandler (amtkit.lazylog)
 
 _M = TypeVar("_M", bound=RedirectionMessage)
 _RECV_SIZE = 256 * 1024

@@ -28,7 +28,6 @@ An error ends the session and is raised by the next :meth:`~SOLSession.read` / :
 from __future__ import annotations
 
 import contextlib
-import logging
 import selectors
 import socket
 import threading
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING
 from .. import exceptions as exc
 from ..config import Timeout, TLSConfig
 from ..http.digest import Credentials
+from ..lazylog import logger_ready
 from ..redirection.connection import RedirectionConnection
 from ..redirection.messages import (
     REDIRECTION_PORT,
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SOLControl", "SOLParameters", "SOLSession", "SOLSessionClosed", "SOLTimeout"]
 
-log = logging.getLogger(__name__)
+log = logger_ready(__name__)  # with amtkit's NullHandler (amtkit.lazylog)
 
 _MAX_WRITE = 1024
 """Keystrokes per data-to-host message (what one terminal read gives, with room to spare)."""

@@ -1,0 +1,57 @@
+"""What one ``amtkit power status HOST`` loads (issue #8: a whole call in at most 60 ms, measured by
+``python -m bench --only transport.cli``). Timing lives in the bench; these pin down the modules a
+call must not pay for, so a later import does not quietly bring them back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from test_cli_end_to_end import at
+
+NOT_FOR_ONE_POWER_READ = {
+    "logging": "nothing is logged unless a trace is asked for (amtkit.lazylog)",
+    "pathlib": "the store path is built with os.path",
+    "ipaddress": "an IPv4 address already in canonical form needs no parsing",
+    "encodings.idna": "an ASCII host name is connected to as bytes",
+    "ssl": "plain HTTP",
+    "asyncio": "no prober",
+    "amtkit.defense": "another command",
+    "amtkit.discovery.probe": "only read on errors",
+    "amtkit.profiles": "no --profile given",
+}
+
+_RUN = """
+import json, sys
+before = set(sys.modules)
+sys.argv = ["amtkit", *json.loads(sys.argv[1])]
+from amtkit.cli.main import main
+try:
+    main()
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_a_power_read_loads_none_of_what_it_does_not_use(amt_device, tmp_path) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in ("AMT_USER", "AMTKIT_TRACE")}
+    env.update(AMT_PASSWORD=amt_device.password, AMTKIT_STORE=str(tmp_path / "store.db"))
+    result = subprocess.run([sys.executable, "-c", _RUN, json.dumps(at(amt_device, "power", "status"))],
+                            capture_output=True, text=True, env=env, timeout=60)
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome["code"] in (0, None), result.stderr
+    loaded = set(outcome["loaded"])
+    assert "amtkit.activity" in loaded  # the call was recorded in the store
+    assert {name: why for name, why in NOT_FOR_ONE_POWER_READ.items() if name in loaded} == {}
+
+
+def test_with_a_trace_logging_is_loaded_and_used(amt_device, tmp_path) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in ("AMT_USER",)}
+    env.update(AMT_PASSWORD=amt_device.password, AMTKIT_STORE=str(tmp_path / "store.db"), AMTKIT_TRACE="calls")
+    result = subprocess.run([sys.executable, "-c", _RUN, json.dumps(at(amt_device, "power", "status"))],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert "logging" in json.loads(result.stdout.splitlines()[-1])["loaded"]
+    assert " round trip" in result.stderr
