@@ -339,9 +339,20 @@ def test_a_policy_the_device_stores_differently_is_a_mismatch(amt: amtkit.Client
 def test_applying_n_filters_costs_n_creates_policy_activation_and_the_reads(amt: amtkit.Client, n: int) -> None:
     amt.defense.state()  # first contact: the digest challenge is paid here
     result = amt.defense.apply(n_filter_policy(n), manager=[MANAGER])
-    survey = 4  # policies, IP filters, 802.1 filters, activations
+    survey = 3  # policies, IP filters, 802.1 filters: with nothing of amtkit's there, no activation to look at
     verification = 3  # policies, IP filters (the only class used), activations
     assert result.round_trips == n + 1 + 1 + survey + verification
+
+
+def test_replacing_amtkits_set_also_reads_the_activations_first(amt: amtkit.Client) -> None:
+    amt.defense.apply(n_filter_policy(2), manager=[MANAGER])
+    result = amt.defense.apply(n_filter_policy(3), manager=[MANAGER])
+    survey = 4  # policies, the activations (amtkit's policy is there), IP filters, 802.1 filters
+    writes = 3 + 1 + 1  # filters, policy, activation
+    verification = 3  # policies, IP filters, activations
+    removal = 1 + 1 + 2  # the previous activation, policy and filters
+    assert result.changed and result.replaced_policies == 1
+    assert result.round_trips == survey + writes + verification + removal
 
 
 def test_the_filter_set_object_is_what_apply_takes(amt: amtkit.Client) -> None:

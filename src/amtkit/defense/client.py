@@ -12,8 +12,9 @@ How an apply goes (docs/filters.md has the details):
 1. Offline: :func:`~amtkit.defense.plan.prepare` builds the policy and runs the lockout check;
    a set that would block a flow the host needs to reach its manager is refused with
    :class:`~amtkit.exceptions.LockoutError` unless ``force``. Limits per policy are checked here.
-2. Survey (4 reads): the policies, both filter classes and the activations on the device. amtkit's
-   own objects are named ``amtkit:...``; everything else is foreign and never touched.
+2. Survey (3 or 4 reads): the policies, both filter classes and, when one of the policies is amtkit's,
+   the activations on the device. amtkit's own objects are named ``amtkit:...``; everything else is
+   foreign and never touched.
 3. If amtkit's policy on the device is already exactly this one and active, nothing is written
    (idempotent). Otherwise, make before break: the new set is written beside amtkit's previous one
    (one Create per filter, one policy Create with the filter handles, ``SetTimeout`` if the policy
@@ -37,7 +38,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .. import exceptions as exc
 from ..codes import ControlMode, PTStatus
@@ -441,7 +442,7 @@ class DefenseControl:
         minutes = timeout_minutes(policy.timeout)
         replaced_in_place = False
         with self._explained():
-            state = self.state()
+            state = self._survey()
             ours = [p for p in state.policies if p.ours]
             current = self._identical(state, policy, expected, port)
             if current is not None:
@@ -533,16 +534,36 @@ class DefenseControl:
     @legacy_aware
     def state(self, *, filter_classes: Sequence[str] = FILTER_CLASSES) -> DefenseState:
         """Read the policies, the filters of ``filter_classes`` and the activations (one read each)."""
+        return self._read_state(filter_classes, activations="always")
+
+    def _survey(self) -> DefenseState:
+        """The state an apply starts from: :meth:`state` without the activations when none of the policies
+        is amtkit's. A subclass reading the device its own way (Circuit Breaker over legacy SOAP) surveys
+        with its :meth:`state`."""
+        if type(self).state is not DefenseControl.state:
+            return self.state()
+        return self._read_state(FILTER_CLASSES, activations="if-ours")
+
+    def _read_state(self, filter_classes: Sequence[str], *, activations: Literal["always", "if-ours"]) -> DefenseState:
+        """The policies, then the activations (``"always"``, or ``"if-ours"``: only when one of the policies
+        is amtkit's), then the filters of ``filter_classes``.
+
+        An apply surveys with ``"if-ours"``: the activations tell which of amtkit's policies is in force
+        (is the set already applied?) and which activations to remove with the previous set; with no
+        policy of amtkit's on the device there is neither, and the read is saved (the verification
+        reads them anyway). docs/benchmarks.md#system-defense-round-trips counts these reads."""
         client = self._client
-        activations = [_activation(i) for i in client.enumerate(Cls.AMT_NetworkPortSystemDefensePolicy)]
+        found = client.enumerate(Cls.AMT_SystemDefensePolicy)
+        read = activations == "always" or any(is_ours(str(i.get("PolicyName") or "")) for i in found)
+        active = [_activation(i) for i in client.enumerate(Cls.AMT_NetworkPortSystemDefensePolicy)] if read else []
         policies = [
             DevicePolicy(str(i.get("InstanceID", "")), dict(i.properties),
-                         tuple(sorted({a.port for a in activations
+                         tuple(sorted({a.port for a in active
                                        if a.port is not None and a.policy_id == i.get("InstanceID")})))
-            for i in client.enumerate(Cls.AMT_SystemDefensePolicy)
+            for i in found
         ]
         filters = [_device_filter(i) for cls in filter_classes for i in client.enumerate(cls)]
-        return DefenseState(policies, filters, activations)
+        return DefenseState(policies, filters, active)
 
     # -- steps -------------------------------------------------------------------------------------------
 
