@@ -104,8 +104,8 @@ def _saved_session(context: ssl.SSLContext, host: str, port: int) -> ssl.SSLSess
 def remember_session(sock: ssl.SSLSocket, host: str, port: int) -> None:
     """Keep ``sock``'s session for the next connection to ``(host, port)``.
 
-    Called after the handshake and again after the first answer (TLS 1.3 sends its tickets after
-    the handshake, so the resumable session exists only once something was read).
+    Called after the handshake, or after the first answer (TLS 1.3 sends its tickets after the
+    handshake, so the resumable session exists only once something was read).
     """
     sessions = _sessions.get(id(sock.context))
     session = sock.session
@@ -208,9 +208,10 @@ def expected_pin(tls: TLSConfig, host: str) -> str | None:
 # -- the handshake -----------------------------------------------------------------------------
 
 def wrap_socket(raw: socket.socket, tls: TLSConfig, host: str, *, context: ssl.SSLContext | None = None,
-                what: str = "TLS handshake", port: int | None = None) -> ssl.SSLSocket:
+                what: str = "TLS handshake", port: int | None = None, remember: bool = True) -> ssl.SSLSocket:
     """Handshake on ``raw`` (resuming the last session to ``(host, port)`` if there is one) and
-    check the pin; ``raw`` is closed on any failure."""
+    check the pin; ``raw`` is closed on any failure. ``remember=False``: the caller keeps the new
+    session itself (:func:`remember_session` after the first answer, as the WS-Man transport does)."""
     try:
         pin = expected_pin(tls, host)
     except exc.TLSError:
@@ -250,9 +251,16 @@ def wrap_socket(raw: socket.socket, tls: TLSConfig, host: str, *, context: ssl.S
         raise exc.TLSError("the device's certificate does not match the pinned SHA-256 fingerprint",
                            reason="pin-mismatch", host=host,
                            hint="check the pin; `amtkit fingerprint HOST` shows the certificate the device presents")
-    if not sock.session_reused:
+    if remember and not sock.session_reused:
         remember_session(sock, host, port)
     return sock
+
+
+def session_to_keep(sock: ssl.SSLSocket) -> bool:
+    """Whether ``sock`` has a session not kept yet: a TLS 1.2 connection that resumed the kept session
+    has nothing new (and fetching ``SSLSocket.session`` costs 0.2 ms of CPU: CPython copies it through
+    DER), while TLS 1.3 hands out new tickets on every connection."""
+    return not sock.session_reused or sock.version() == "TLSv1.3"
 
 
 def fetch_sha256(host: str, port: int, *, timeout: float = 10.0) -> str:

@@ -240,8 +240,9 @@ class Transport:
             return raw
         from . import tls as amt_tls
 
-        sock = amt_tls.wrap_socket(raw, self.tls, self.host, context=self._tls_context, port=self.port)
-        self._fresh_tls = True
+        sock = amt_tls.wrap_socket(raw, self.tls, self.host, context=self._tls_context, port=self.port,
+                                   remember=False)
+        self._fresh_tls = amt_tls.session_to_keep(sock)  # kept after the first answer, once per connection
         return sock
 
     def _set_read_timeout(self, sock: socket.socket, seconds: float, *, send: bool) -> None:
