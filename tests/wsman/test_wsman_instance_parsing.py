@@ -66,3 +66,12 @@ def test_a_class_registered_after_a_first_answer_is_typed_from_then_on() -> None
     assert parse_response(answer).instance().properties == {"Count": ["3", "4"]}
     schema.register("AMT_SpineLateRegistration", {"Count": "int[]"})
     assert parse_response(answer).instance().properties == {"Count": [3, 4]}
+
+
+def test_ever_new_property_names_are_all_read_but_remembered_only_up_to_a_bound() -> None:
+    namespace = "http://intel.com/wbem/wscim/1/amt-schema/1/AMT_SpineManyNames"
+    body = "".join(f"<p:Name{i}>v{i}</p:Name{i}>" for i in range(1000))
+    instance = parse_response(_answer(f"<p:AMT_SpineManyNames>{body}</p:AMT_SpineManyNames>",
+                                      namespace=namespace)).instance()
+    assert len(instance.properties) == 1000 and instance["Name999"] == "v999"
+    assert len(schema.tag_types(f"{{{namespace}}}AMT_SpineManyNames")) <= schema.MAX_LEARNED_TAGS

@@ -312,16 +312,51 @@ class EnumerationPage:
     end_of_sequence: bool
 
 
-@dataclass
 class Response:
-    """A parsed response envelope: headers, the Body's payload, or a fault."""
+    """A parsed response envelope: the Body's payload or a fault, and the addressing headers.
 
-    action: str
-    relates_to: str
-    message_id: str
-    resource_uri: str | None
-    payload: etree._Element | None
-    fault: Fault | None = None
+    The headers (``action``, ``relates_to``, ``message_id``, ``resource_uri``) are read from the
+    envelope when first asked for: a client reading an object never needs them.
+    """
+
+    __slots__ = ("_header", "_headers", "fault", "payload")
+
+    def __init__(self, headers: list[etree._Element], payload: etree._Element | None) -> None:
+        self._header = headers
+        self._headers: dict[str, str] | None = None
+        self.payload = payload
+        self.fault: Fault | None = None
+        if payload is not None and payload.tag == _FAULT:
+            self.fault = parse_fault(payload, self.action)
+
+    def _field(self, name: str) -> str | None:
+        if self._headers is None:
+            self._headers = {}
+            for part in self._header:
+                for header in part:
+                    local = local_name(header.tag)
+                    if local in _HEADER_FIELDS:
+                        self._headers[local] = (header.text or "").strip()
+        return self._headers.get(name)
+
+    @property
+    def action(self) -> str:
+        return self._field("Action") or ""
+
+    @property
+    def relates_to(self) -> str:
+        return self._field("RelatesTo") or ""
+
+    @property
+    def message_id(self) -> str:
+        return self._field("MessageID") or ""
+
+    @property
+    def resource_uri(self) -> str | None:
+        return self._field("ResourceURI")
+
+    def __repr__(self) -> str:
+        return f"Response(action={self.action!r}, payload={self.payload!r}, fault={self.fault!r})"
 
     def _require_payload(self, local: str | None = None) -> etree._Element:
         if self.payload is None:
@@ -416,25 +451,19 @@ def parse_response(data: bytes) -> Response:
     root = parse_xml(data)
     if root.tag != _ENVELOPE:
         raise ResponseError(f"not a SOAP 1.2 envelope (root element {local_name(root.tag)})")
-    found: dict[str, str] = {}
+    headers: list[etree._Element] = []
     payload: etree._Element | None = None
     for part in root:
         tag = part.tag
         if tag == _HEADER:
-            for header in part:
-                local = local_name(header.tag)
-                if local in _HEADER_FIELDS:
-                    found[local] = (header.text or "").strip()
+            headers.append(part)
         elif tag == _BODY:
+            payload = None
             for child in part:
                 if isinstance(child.tag, str):
                     payload = child
                     break
-    fault = None
-    if payload is not None and payload.tag == _FAULT:
-        fault = parse_fault(payload, found.get("Action", ""))
-    return Response(found.get("Action", ""), found.get("RelatesTo", ""), found.get("MessageID", ""),
-                    found.get("ResourceURI"), payload, fault)
+    return Response(headers, payload)
 
 
 @dataclass(frozen=True)

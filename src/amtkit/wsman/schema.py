@@ -16,6 +16,7 @@ from functools import lru_cache
 
 __all__ = [
     "CLASS_SCHEMAS", "KEYS", "PropertyType", "PropType", "has_datetime", "property_type", "register", "tag_types",
+    "MAX_LEARNED_TAGS",
 ]
 
 
@@ -241,16 +242,23 @@ STRING = _STRING
 
 
 @lru_cache(maxsize=512)
-def tag_types(class_tag: str) -> dict[str, tuple[str, PropType]]:
+def tag_types(class_tag: str) -> dict[str, tuple[str, PropertyType, bool]]:
     """The typed properties of a class keyed by their element tags in the class's own namespace.
 
     ``class_tag`` is the class element's tag (``{uri}AMT_GeneralSettings``); the answer maps
-    ``{uri}DDNSTTL`` to ``("DDNSTTL", int)``, so a parser finds a property's name and type with one
-    lookup of the tag lxml hands it. Bounded: a device naming ever new classes evicts old entries.
+    ``{uri}DDNSTTL`` to ``("DDNSTTL", PropertyType.INT, False)`` (name, kind, array), so a parser
+    finds a property's name and type with one lookup of the tag lxml hands it. Parsers may add the
+    tags of untyped (string) properties they meet, up to :data:`MAX_LEARNED_TAGS` per class. Bounded:
+    a device naming ever new classes evicts old entries.
     """
     namespace, _, class_name = class_tag.rpartition("}")
     prefix = namespace + "}" if namespace else ""
-    return {prefix + prop: (prop, kind) for prop, kind in class_types(class_name).items()}
+    return {prefix + prop: (prop, kind.kind, kind.array) for prop, kind in class_types(class_name).items()}
+
+
+MAX_LEARNED_TAGS = 256
+"""Tags of untyped properties a parser may add to one class's :func:`tag_types` (a hostile device
+sending ever new element names cannot grow it further)."""
 
 
 @lru_cache(maxsize=4096)

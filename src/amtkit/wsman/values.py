@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import names
-from .schema import STRING, PropertyType, PropType, class_types, tag_types
+from .schema import MAX_LEARNED_TAGS, STRING, PropertyType, class_types, tag_types
 from .xmlsafe import local_name
 
 __all__ = ["CimInstance", "EndpointReference", "Selector", "parse_selector_set", "Value", "parse_instance", "parse_epr", "to_text", "from_text"]
@@ -186,28 +186,23 @@ def parse_instance(element: etree._Element) -> CimInstance:
 
     Repeated elements become lists, and so does a single element of an array property.
 
-    The client's hottest loop (a Get's answer has a few dozen properties): a property in the
-    class's own namespace is found by its tag in one lookup (:func:`~.schema.tag_types`), and a
-    leaf with text is converted inline; empty, nil and structured elements go through
-    :func:`parse_value`.
+    The client's hottest loop (a Get's answer has a few dozen properties): a property is found by
+    its tag in one lookup (:func:`~.schema.tag_types`, which also learns the tags of the class's
+    untyped properties), and a leaf with text is converted inline; empty, nil and structured
+    elements go through :func:`parse_value`.
     """
     class_tag = str(element.tag)
     known = tag_types(class_tag)
-    types: dict[str, PropType] | None = None
+    lookup = known.get
     properties: dict[str, Value] = {}
     for child in element:
         tag = child.tag
-        spec = known.get(tag)
+        spec = lookup(tag)
         if spec is None:
             if not isinstance(tag, str):
                 continue
-            name = tag[tag.rfind("}") + 1:]
-            if types is None:
-                types = class_types(local_name(class_tag))
-            ptype = types.get(name, STRING)
-        else:
-            name, ptype = spec
-        kind = ptype.kind
+            spec = _untyped_spec(known, class_tag, tag)
+        name, kind, array = spec
         text = child.text
         value: Scalar
         if text is None or len(child):
@@ -223,17 +218,29 @@ def parse_instance(element: etree._Element) -> CimInstance:
             value = _CANONICAL_BOOLS[text]
         else:
             value = from_text(text, kind)
-        if name in properties:
-            existing = properties[name]
-            if isinstance(existing, list):
+        if array or name in properties:
+            existing = properties.get(name)
+            if existing is None and name not in properties:
+                properties[name] = [value]
+            elif isinstance(existing, list):
                 existing.append(value)
             else:
                 properties[name] = [existing, value]
-        elif ptype.array:
-            properties[name] = [value]
         else:
             properties[name] = value
     return CimInstance(class_name=local_name(class_tag), properties=properties)
+
+
+def _untyped_spec(known: dict[str, tuple[str, PropertyType, bool]], class_tag: str,
+                  tag: str) -> tuple[str, PropertyType, bool]:
+    """A property tag the class's typed ones do not have: another namespace's, or an untyped (string)
+    property, whose tag is remembered (up to :data:`~.schema.MAX_LEARNED_TAGS`)."""
+    name = tag[tag.rfind("}") + 1:]
+    ptype = class_types(local_name(class_tag)).get(name, STRING)
+    spec = (name, ptype.kind, ptype.array)
+    if len(known) < MAX_LEARNED_TAGS:
+        known[tag] = spec
+    return spec
 
 
 _STR, _INT, _BOOL = PropertyType.STR, PropertyType.INT, PropertyType.BOOL
