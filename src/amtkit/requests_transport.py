@@ -32,7 +32,7 @@ from . import exceptions as exc
 from .config import Timeout, TLSConfig
 from .http.digest import Credentials
 from .http.requests_support import AMTDigestAuth, RoundTrips, mount_tls, negotiate_auth, transport_error
-from .transport import MAX_REPLY_BYTES, Headers, HTTPReply, device_url
+from .transport import MAX_REPLY_BYTES, Headers, HTTPReply, TransportSettings
 from .wsman import names
 
 __all__ = ["RequestsTransport"]
@@ -60,7 +60,7 @@ def resolve_auth(auth: object, credentials: Credentials | None, host: str, *,
     return AMTDigestAuth(credentials, host, allow_no_qop=allow_digest_without_qop)
 
 
-class RequestsTransport:
+class RequestsTransport(TransportSettings):
     """Sends WS-Man envelopes to one device over a ``requests.Session`` and returns raw HTTP replies."""
 
     def __init__(
@@ -78,18 +78,8 @@ class RequestsTransport:
         auth: object = None,
         allow_digest_without_qop: bool = False,
     ) -> None:
-        self.host = host
-        self.tls = tls
-        self.port, self.base_url = device_url(host, port, tls)
-        self.path = path
-        self.url = self.base_url + path
-        self.credentials = credentials
-        self.timeout = timeout or Timeout()
-        self.deadline: float | None = None
-        """A ``time.monotonic()`` instant after which no request may run (fleet jobs' per-host deadline)."""
-        self.retries = retries
-        self.backoff = backoff
-        self.allow_digest_without_qop = allow_digest_without_qop
+        super().__init__(host, port=port, tls=tls, credentials=credentials, timeout=timeout, retries=retries,
+                         backoff=backoff, path=path, allow_digest_without_qop=allow_digest_without_qop)
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
         if tls is not None:
@@ -103,15 +93,6 @@ class RequestsTransport:
     def round_trips(self) -> int:
         """HTTP requests sent so far (a 401 challenge and its retry count as two)."""
         return self._round_trips.count
-
-    def current_timeout(self) -> Timeout:
-        """:attr:`timeout`, cut to what is left before :attr:`deadline`; a passed deadline is a read timeout."""
-        if self.deadline is None:
-            return self.timeout
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host)
-        return Timeout(min(self.timeout.read, left), connect=min(self.timeout.connect_seconds, left))
 
     def close(self) -> None:
         if self._owns_session:

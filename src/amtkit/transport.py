@@ -58,7 +58,7 @@ from .wsman import names
 if TYPE_CHECKING:
     import ssl
 
-__all__ = ["HTTPReply", "Headers", "Transport"]
+__all__ = ["HTTPReply", "Headers", "Transport", "TransportSettings"]
 
 log = LazyLogger(__name__)
 
@@ -142,7 +142,49 @@ class _IdleProbe:
             self._selector.close()
 
 
-class Transport:
+class TransportSettings:
+    """What every WS-Man transport (this one, :class:`amtkit.requests_transport.RequestsTransport`) is
+    given: the device's address, credentials, timeouts, retry policy and per-host deadline."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int | None,
+        tls: TLSConfig | None,
+        credentials: Credentials | None,
+        timeout: Timeout | None,
+        retries: int,
+        backoff: float,
+        path: str,
+        allow_digest_without_qop: bool,
+    ) -> None:
+        self.host = host
+        self.tls = tls
+        self.port, self.base_url = device_url(host, port, tls)
+        self.path = path
+        self.url = self.base_url + path
+        self.credentials = credentials
+        self.timeout = timeout or Timeout()
+        self.deadline: float | None = None
+        """A ``time.monotonic()`` instant after which no request may run (fleet jobs' per-host deadline):
+        each request's connect and read timeouts are cut to the time left."""
+        self.retries = retries
+        self.backoff = backoff
+        self.allow_digest_without_qop = allow_digest_without_qop
+        """Answer a challenge without ``qop`` (RFC 2069 form); off: such a challenge is a downgrade."""
+
+    def current_timeout(self) -> Timeout:
+        """:attr:`timeout`, cut to what is left before :attr:`deadline`; a passed deadline is a read timeout."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host)
+        return Timeout(min(self.timeout.read, left), connect=min(self.timeout.connect_seconds, left))
+
+
+class Transport(TransportSettings):
     """Sends WS-Man envelopes to one device and returns raw HTTP replies.
 
     Thread-safe: a lock serializes requests, as AMT serves one request per connection at a time.
@@ -161,26 +203,14 @@ class Transport:
         path: str = names.WSMAN_PATH,
         allow_digest_without_qop: bool = False,
     ) -> None:
-        self.host = host
-        self.tls = tls
-        self.port, self.base_url = device_url(host, port, tls)
+        super().__init__(host, port=port, tls=tls, credentials=credentials, timeout=timeout, retries=retries,
+                         backoff=backoff, path=path, allow_digest_without_qop=allow_digest_without_qop)
         bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host
-        self.path = path
-        self.url = self.base_url + path
-        self.credentials = credentials
-        self.timeout = timeout or Timeout()
-        self.deadline: float | None = None
-        """A ``time.monotonic()`` instant after which no request may run (fleet jobs' per-host deadline):
-        each request's connect and read timeouts are cut to the time left."""
-        self.retries = retries
-        self.backoff = backoff
         self.round_trips = 0
         """HTTP requests sent so far (a 401 challenge and its retry count as two)."""
         self._signer: Signer | None = None
         """Signs under the device's current challenge (HA1 and the header's fixed part computed once)."""
         self._nc = 0
-        self.allow_digest_without_qop = allow_digest_without_qop
-        """Answer a challenge without ``qop`` (RFC 2069 form); off: such a challenge is a downgrade."""
         self._lock = threading.Lock()
         self._socket: socket.socket | None = None
         self._probe: _IdleProbe | None = None
@@ -206,15 +236,6 @@ class Transport:
         """False once the device refused an unsigned request on an authenticated TLS connection."""
 
     # -- connection ------------------------------------------------------------------------------
-    def current_timeout(self) -> Timeout:
-        """:attr:`timeout`, cut to what is left before :attr:`deadline`; a passed deadline is a read timeout."""
-        if self.deadline is None:
-            return self.timeout
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise exc.ReadTimeoutError("no answer before the host's deadline", host=self.host)
-        return Timeout(min(self.timeout.read, left), connect=min(self.timeout.connect_seconds, left))
-
     def _timed_out(self, timeout: Timeout, *, connecting: bool) -> exc.TransportError:
         if connecting:
             return exc.ConnectTimeoutError(f"no connection to port {self.port} within {timeout.connect_seconds:g} s",
