@@ -42,7 +42,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum, IntFlag
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from amtkit.exceptions import LocalProtocolError, RemoteProtocolError
 from amtkit.http.digest import Credentials, compute_response
@@ -175,50 +175,67 @@ class DescribedIntEnum(IntEnum):
         return f"{member.name} ({value:#04x}): {member.meaning}"
 
 
-class MessageType(DescribedIntEnum):
-    """Byte 0 of every redirection message [amtterm RedirectionConstants.h, MeshCommander]."""
-
-    START_REDIRECTION_SESSION = 0x10, "console->AMT: open a session of a type (SOL, IDER, KVMR)"
-    START_REDIRECTION_SESSION_REPLY = 0x11, "AMT->console: status of the session start"
-    END_REDIRECTION_SESSION = 0x12, "console->AMT: close the session"
-    AUTHENTICATE_SESSION = 0x13, "console->AMT: query auth methods or authenticate"
-    AUTHENTICATE_SESSION_REPLY = 0x14, "AMT->console: methods, digest challenge or result"
-    START_SOL_REDIRECTION = 0x20, "console->AMT: start serial-over-LAN with buffer/timeouts"
-    START_SOL_REDIRECTION_REPLY = 0x21, "AMT->console: SOL started"
-    END_SOL_REDIRECTION = 0x22, "console->AMT: stop SOL"
-    END_SOL_REDIRECTION_REPLY = 0x23, "AMT->console: SOL stopped"
-    SOL_KEEP_ALIVE_PING = 0x24, "SOL keep-alive ping"
-    SOL_KEEP_ALIVE_PONG = 0x25, "SOL keep-alive pong"
-    SOL_SERIAL_SETTINGS = 0x27, "console->AMT: serial settings MeshCommander sends after the SOL start reply"
-    SOL_DATA_TO_HOST = 0x28, "console->AMT: keyboard bytes for the host serial port"
-    SOL_CONTROLS_FROM_HOST = 0x29, "AMT->console: serial control lines and host status bits"
-    SOL_DATA_FROM_HOST = 0x2A, "AMT->console: bytes the host wrote to its serial port"
-    SOL_HEARTBEAT = 0x2B, "SOL heartbeat"
-    START_IDER_REDIRECTION = 0x40, "console->AMT: open IDE-R with timeouts and version"
-    START_IDER_REDIRECTION_REPLY = 0x41, "AMT->console: IDE-R open; versions and buffer sizes"
-    END_IDER_REDIRECTION = 0x42, "console->AMT: close IDE-R"
-    END_IDER_REDIRECTION_REPLY = 0x43, "AMT->console: IDE-R closed"
-    IDER_KEEP_ALIVE_PING = 0x44, "IDE-R keep-alive ping"
-    IDER_KEEP_ALIVE_PONG = 0x45, "IDE-R keep-alive pong"
-    IDER_RESET_OCCURRED = 0x46, "AMT->console: the host reset the IDE channel"
-    IDER_RESET_OCCURRED_RESPONSE = 0x47, "console->AMT: reset acknowledged"
-    IDER_DISABLE_ENABLE_FEATURES = 0x48, "console->AMT: get/set the IDE-R register state"
-    IDER_DISABLE_ENABLE_FEATURES_REPLY = 0x49, "AMT->console: feature query/toggle result"
-    IDER_ERROR_OCCURRED = 0x4A, "AMT->console: IDE-R error, session aborted"
-    IDER_HEARTBEAT = 0x4B, "IDE-R heartbeat"
-    IDER_COMMAND_WRITTEN = 0x50, "AMT->console: the host wrote an ATA command (PACKET + SCSI CDB)"
-    IDER_COMMAND_END_RESPONSE = 0x51, "console->AMT: command finished; ATA registers and sense"
-    IDER_GET_DATA_FROM_HOST = 0x52, "console->AMT: send me the host's write data"
-    IDER_DATA_FROM_HOST = 0x53, "AMT->console: write data from the host"
-    IDER_DATA_TO_HOST = 0x54, "console->AMT: read data for the host (may end the command)"
-
-
 class Direction(Enum):
     """Who sends a message type."""
 
     TO_FIRMWARE = "console->firmware"
     TO_CONSOLE = "firmware->console"
     BOTH = "either way"
+
+
+# Short names for the table below.
+_TO_FIRMWARE = Direction.TO_FIRMWARE
+_TO_CONSOLE = Direction.TO_CONSOLE
+_BOTH = Direction.BOTH
+_SENDER = {Direction.TO_FIRMWARE: "console->AMT: ", Direction.TO_CONSOLE: "AMT->console: ", Direction.BOTH: ""}
+
+
+class MessageType(DescribedIntEnum):
+    """Byte 0 of every redirection message [amtterm RedirectionConstants.h, MeshCommander], with who
+    sends it: the one table of directions (each message class takes its ``DIRECTION`` from here)."""
+
+    direction: Direction
+
+    def __new__(cls, value: int, direction: Direction = Direction.BOTH, meaning: str = "") -> MessageType:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.direction = direction
+        member.meaning = _SENDER[direction] + meaning
+        return member
+
+    START_REDIRECTION_SESSION = 0x10, _TO_FIRMWARE, "open a session of a type (SOL, IDER, KVMR)"
+    START_REDIRECTION_SESSION_REPLY = 0x11, _TO_CONSOLE, "status of the session start"
+    END_REDIRECTION_SESSION = 0x12, _TO_FIRMWARE, "close the session"
+    AUTHENTICATE_SESSION = 0x13, _TO_FIRMWARE, "query auth methods or authenticate"
+    AUTHENTICATE_SESSION_REPLY = 0x14, _TO_CONSOLE, "methods, digest challenge or result"
+    START_SOL_REDIRECTION = 0x20, _TO_FIRMWARE, "start serial-over-LAN with buffer/timeouts"
+    START_SOL_REDIRECTION_REPLY = 0x21, _TO_CONSOLE, "SOL started"
+    END_SOL_REDIRECTION = 0x22, _TO_FIRMWARE, "stop SOL"
+    END_SOL_REDIRECTION_REPLY = 0x23, _TO_CONSOLE, "SOL stopped"
+    SOL_KEEP_ALIVE_PING = 0x24, _BOTH, "SOL keep-alive ping"
+    SOL_KEEP_ALIVE_PONG = 0x25, _BOTH, "SOL keep-alive pong"
+    SOL_SERIAL_SETTINGS = 0x27, _TO_FIRMWARE, "serial settings MeshCommander sends after the SOL start reply"
+    SOL_DATA_TO_HOST = 0x28, _TO_FIRMWARE, "keyboard bytes for the host serial port"
+    SOL_CONTROLS_FROM_HOST = 0x29, _TO_CONSOLE, "serial control lines and host status bits"
+    SOL_DATA_FROM_HOST = 0x2A, _TO_CONSOLE, "bytes the host wrote to its serial port"
+    SOL_HEARTBEAT = 0x2B, _BOTH, "SOL heartbeat"
+    START_IDER_REDIRECTION = 0x40, _TO_FIRMWARE, "open IDE-R with timeouts and version"
+    START_IDER_REDIRECTION_REPLY = 0x41, _TO_CONSOLE, "IDE-R open; versions and buffer sizes"
+    END_IDER_REDIRECTION = 0x42, _TO_FIRMWARE, "close IDE-R"
+    END_IDER_REDIRECTION_REPLY = 0x43, _TO_CONSOLE, "IDE-R closed"
+    IDER_KEEP_ALIVE_PING = 0x44, _BOTH, "IDE-R keep-alive ping"
+    IDER_KEEP_ALIVE_PONG = 0x45, _BOTH, "IDE-R keep-alive pong"
+    IDER_RESET_OCCURRED = 0x46, _TO_CONSOLE, "the host reset the IDE channel"
+    IDER_RESET_OCCURRED_RESPONSE = 0x47, _TO_FIRMWARE, "reset acknowledged"
+    IDER_DISABLE_ENABLE_FEATURES = 0x48, _TO_FIRMWARE, "get/set the IDE-R register state"
+    IDER_DISABLE_ENABLE_FEATURES_REPLY = 0x49, _TO_CONSOLE, "feature query/toggle result"
+    IDER_ERROR_OCCURRED = 0x4A, _TO_CONSOLE, "IDE-R error, session aborted"
+    IDER_HEARTBEAT = 0x4B, _BOTH, "IDE-R heartbeat"
+    IDER_COMMAND_WRITTEN = 0x50, _TO_CONSOLE, "the host wrote an ATA command (PACKET + SCSI CDB)"
+    IDER_COMMAND_END_RESPONSE = 0x51, _TO_FIRMWARE, "command finished; ATA registers and sense"
+    IDER_GET_DATA_FROM_HOST = 0x52, _TO_FIRMWARE, "send me the host's write data"
+    IDER_DATA_FROM_HOST = 0x53, _TO_CONSOLE, "write data from the host"
+    IDER_DATA_TO_HOST = 0x54, _TO_FIRMWARE, "read data for the host (may end the command)"
 
 
 class SessionType(Enum):
@@ -313,8 +330,14 @@ class RedirectionMessage:
 
     TYPE: ClassVar[MessageType]
     DIRECTION: ClassVar[Direction]
+    """Who sends it: ``TYPE.direction``, set for each class that names its ``TYPE``."""
     SIZE: ClassVar[int]
     """Length of the fixed part (the whole message for fixed-size types)."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "TYPE" in cls.__dict__:
+            cls.DIRECTION = cls.TYPE.direction
 
     @classmethod
     def frame_length(cls, prefix: bytes | bytearray | memoryview) -> int | None:
@@ -392,7 +415,6 @@ class StartRedirectionSession(RedirectionMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.START_REDIRECTION_SESSION
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 8
 
     session: SessionType
@@ -421,7 +443,6 @@ class StartRedirectionSessionReply(RedirectionMessage):
     """``11 status`` + 10 bytes (not interpreted by any public client) + OEM length + OEM data."""
 
     TYPE: ClassVar[MessageType] = MessageType.START_REDIRECTION_SESSION_REPLY
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 13
 
     status: int = STATUS_SUCCESS
@@ -448,7 +469,6 @@ class EndRedirectionSession(RedirectionMessage):
     """``12 00 00 00``: the console closes the whole session."""
 
     TYPE: ClassVar[MessageType] = MessageType.END_REDIRECTION_SESSION
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 4
 
     def _encode(self) -> bytes:
@@ -580,7 +600,6 @@ class AuthenticateSession(RedirectionMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.AUTHENTICATE_SESSION
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 9
 
     auth_type: AuthType
@@ -669,7 +688,6 @@ class AuthenticateSessionReply(RedirectionMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.AUTHENTICATE_SESSION_REPLY
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 9
 
     status: int = STATUS_SUCCESS
@@ -728,7 +746,6 @@ class StartSOLRedirection(SequencedMessage):
     RxFlushTimeout, Heartbeat (ms) and LE32 0. Defaults are MeshCommander's."""
 
     TYPE: ClassVar[MessageType] = MessageType.START_SOL_REDIRECTION
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 24
 
     max_tx_buffer: int = 10000
@@ -758,7 +775,6 @@ class StartSOLRedirectionReply(SequencedMessage):
     """0x21, 23 bytes (assuming no OEM data); only the status byte is interpreted."""
 
     TYPE: ClassVar[MessageType] = MessageType.START_SOL_REDIRECTION_REPLY
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 23
 
     status: int = STATUS_SUCCESS
@@ -779,31 +795,26 @@ class StartSOLRedirectionReply(SequencedMessage):
 @dataclass(frozen=True, kw_only=True)
 class EndSOLRedirection(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.END_SOL_REDIRECTION
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
 
 
 @dataclass(frozen=True, kw_only=True)
 class EndSOLRedirectionReply(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.END_SOL_REDIRECTION_REPLY
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
 
 
 @dataclass(frozen=True, kw_only=True)
 class SOLKeepAlivePing(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.SOL_KEEP_ALIVE_PING
-    DIRECTION: ClassVar[Direction] = Direction.BOTH
 
 
 @dataclass(frozen=True, kw_only=True)
 class SOLKeepAlivePong(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.SOL_KEEP_ALIVE_PONG
-    DIRECTION: ClassVar[Direction] = Direction.BOTH
 
 
 @dataclass(frozen=True, kw_only=True)
 class SOLHeartbeat(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.SOL_HEARTBEAT
-    DIRECTION: ClassVar[Direction] = Direction.BOTH
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -831,7 +842,6 @@ class SOLDataToHost(_SOLData):
     """0x28: console keystrokes for the host's serial port."""
 
     TYPE: ClassVar[MessageType] = MessageType.SOL_DATA_TO_HOST
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -839,7 +849,6 @@ class SOLDataFromHost(_SOLData):
     """0x2A: what the host wrote to its serial port."""
 
     TYPE: ClassVar[MessageType] = MessageType.SOL_DATA_FROM_HOST
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
 
 
 class SOLControlLines(IntFlag):
@@ -870,7 +879,6 @@ class SOLSerialSettings(SequencedMessage):
     documented, AMT takes it without an answer.  Kept as raw ``payload``."""
 
     TYPE: ClassVar[MessageType] = MessageType.SOL_SERIAL_SETTINGS
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 14
 
     payload: bytes = b"\x00\x00\x1b\x00\x00\x00"
@@ -890,7 +898,6 @@ class SOLControlsFromHost(SequencedMessage):
     """0x29, 10 bytes: control lines (:class:`SOLControlLines`) and status (:class:`SOLStatus`)."""
 
     TYPE: ClassVar[MessageType] = MessageType.SOL_CONTROLS_FROM_HOST
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 10
 
     control: int = 0
@@ -917,7 +924,6 @@ class StartIDERRedirection(SequencedMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.START_IDER_REDIRECTION
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 18
 
     rx_timeout: int = 30000
@@ -945,7 +951,6 @@ class StartIDERRedirectionReply(SequencedMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.START_IDER_REDIRECTION_REPLY
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 30
 
     status: int = STATUS_SUCCESS
@@ -992,31 +997,26 @@ class StartIDERRedirectionReply(SequencedMessage):
 @dataclass(frozen=True, kw_only=True)
 class EndIDERRedirection(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.END_IDER_REDIRECTION
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
 
 
 @dataclass(frozen=True, kw_only=True)
 class EndIDERRedirectionReply(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.END_IDER_REDIRECTION_REPLY
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
 
 
 @dataclass(frozen=True, kw_only=True)
 class IDERKeepAlivePing(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.IDER_KEEP_ALIVE_PING
-    DIRECTION: ClassVar[Direction] = Direction.BOTH
 
 
 @dataclass(frozen=True, kw_only=True)
 class IDERKeepAlivePong(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.IDER_KEEP_ALIVE_PONG
-    DIRECTION: ClassVar[Direction] = Direction.BOTH
 
 
 @dataclass(frozen=True, kw_only=True)
 class IDERHeartbeat(_HeaderOnly):
     TYPE: ClassVar[MessageType] = MessageType.IDER_HEARTBEAT
-    DIRECTION: ClassVar[Direction] = Direction.BOTH
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1024,7 +1024,6 @@ class IDERResetOccurred(SequencedMessage):
     """0x46, 9 bytes: the host reset the IDE channel; byte 8 = reset mask."""
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_RESET_OCCURRED
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 9
 
     mask: int = 0
@@ -1042,7 +1041,6 @@ class IDERResetOccurredResponse(_HeaderOnly):
     """0x47: reset acknowledged (send it once no transfer is in flight)."""
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_RESET_OCCURRED_RESPONSE
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
 
 
 def _feature_request(value: int, message_type: int) -> IDERFeatureRequest:
@@ -1057,7 +1055,6 @@ class IDERDisableEnableFeatures(SequencedMessage):
     """0x48: 9 bytes, plus a LE32 value for SET_REGISTER_STATE (13 bytes)."""
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_DISABLE_ENABLE_FEATURES
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 9
 
     request: IDERFeatureRequest
@@ -1096,7 +1093,6 @@ class IDERDisableEnableFeaturesReply(SequencedMessage):
     IDE-R enabled; GET_SUPPORTED: bit 0 = toggling supported)."""
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_DISABLE_ENABLE_FEATURES_REPLY
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 13
 
     request: IDERFeatureRequest
@@ -1116,7 +1112,6 @@ class IDERErrorOccurred(SequencedMessage):
     """0x4A, 11 bytes: byte 8 = error code; bytes 9-10 are not interpreted by public clients."""
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_ERROR_OCCURRED
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 11
 
     code: int = 0
@@ -1139,7 +1134,6 @@ class IDERCommandWritten(SequencedMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_COMMAND_WRITTEN
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 28
     ATA_PACKET: ClassVar[int] = 0xA0
 
@@ -1263,18 +1257,16 @@ class _RegisterMessage(SequencedMessage):
     def _decode(cls, data: bytes) -> RedirectionMessage:
         _, attributes, seq = cls._unpack_header(data)
         cable, transfer, packet, inp, out, key, asc, ascq = struct.unpack_from(cls._BODY, data, 8)
-        return cls._build(
-            bytes(data[cls.SIZE :]), transfer, packet, seq=seq, attributes=attributes, cable_select=cable,
-            input=AtaRegisters.from_bytes(inp), output=AtaRegisters.from_bytes(out), sense_key=key, asc=asc,
-            ascq=ascq,
+        return cls(
+            seq=seq, attributes=attributes, cable_select=cable, input=AtaRegisters.from_bytes(inp),
+            output=AtaRegisters.from_bytes(out), sense_key=key, asc=asc, ascq=ascq,
+            **cls._own_fields(transfer, packet, bytes(data[cls.SIZE :])),
         )
 
     @classmethod
-    def _build(
-        cls, tail: bytes, transfer_bytes: int, packet_number: int, *, seq: int, attributes: int,
-        cable_select: int, input: AtaRegisters, output: AtaRegisters, sense_key: int, asc: int, ascq: int,
-    ) -> RedirectionMessage:
-        """Subclass hook: make the message from the common body and the bytes after it."""
+    def _own_fields(cls, transfer_bytes: int, packet_number: int, tail: bytes) -> dict[str, Any]:
+        """Subclass hook: the fields a message has beyond the common body, from the body's transfer
+        bytes and packet number and the bytes after it."""
         raise NotImplementedError
 
     @property
@@ -1310,14 +1302,8 @@ class _StatusMessage(_RegisterMessage):
         return self._header(attributes=self.attributes) + self._body(self.transfer_bytes, self.packet_number)
 
     @classmethod
-    def _build(
-        cls, tail: bytes, transfer_bytes: int, packet_number: int, *, seq: int, attributes: int,
-        cable_select: int, input: AtaRegisters, output: AtaRegisters, sense_key: int, asc: int, ascq: int,
-    ) -> RedirectionMessage:
-        return cls(
-            seq=seq, attributes=attributes, cable_select=cable_select, transfer_bytes=transfer_bytes,
-            packet_number=packet_number, input=input, output=output, sense_key=sense_key, asc=asc, ascq=ascq,
-        )
+    def _own_fields(cls, transfer_bytes: int, packet_number: int, tail: bytes) -> dict[str, Any]:
+        return {"transfer_bytes": transfer_bytes, "packet_number": packet_number}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1328,7 +1314,6 @@ class IDERCommandEndResponse(_StatusMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_COMMAND_END_RESPONSE
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
 
     @classmethod
     def good(cls, device: Device | int) -> IDERCommandEndResponse:
@@ -1355,7 +1340,6 @@ class IDERGetDataFromHost(_StatusMessage):
     """0x52, 31 bytes: the console asks for ``transfer_bytes`` of host write data."""
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_GET_DATA_FROM_HOST
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
 
     attributes: int = IDERAttributes.NONE
 
@@ -1375,7 +1359,6 @@ class IDERDataFromHost(SequencedMessage):
     """0x53: host write data; 14-byte header with LE16 length @9, then the data."""
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_DATA_FROM_HOST
-    DIRECTION: ClassVar[Direction] = Direction.TO_CONSOLE
     SIZE: ClassVar[int] = 14
 
     attributes: int = 0
@@ -1421,7 +1404,6 @@ class IDERDataToHost(_RegisterMessage):
     """
 
     TYPE: ClassVar[MessageType] = MessageType.IDER_DATA_TO_HOST
-    DIRECTION: ClassVar[Direction] = Direction.TO_FIRMWARE
     SIZE: ClassVar[int] = 34
 
     data: bytes = b""
@@ -1446,14 +1428,8 @@ class IDERDataToHost(_RegisterMessage):
         return self._header(attributes=self.attributes) + self._body(len(self.data)) + bytes(3) + self.data
 
     @classmethod
-    def _build(
-        cls, tail: bytes, transfer_bytes: int, packet_number: int, *, seq: int, attributes: int,
-        cable_select: int, input: AtaRegisters, output: AtaRegisters, sense_key: int, asc: int, ascq: int,
-    ) -> RedirectionMessage:
-        return cls(
-            seq=seq, attributes=attributes, cable_select=cable_select, input=input, output=output,
-            sense_key=sense_key, asc=asc, ascq=ascq, data=tail,
-        )
+    def _own_fields(cls, transfer_bytes: int, packet_number: int, tail: bytes) -> dict[str, Any]:
+        return {"data": tail}
 
 
 # --------------------------------------------------------------------------------------------
