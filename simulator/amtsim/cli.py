@@ -272,16 +272,20 @@ def _delay_range(text: str) -> tuple[float, float]:
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same fleet.")
 @click.option("--password", envvar="AMTSIM_PASSWORD", default="P@ssw0rd", show_default=True,
               help="The fleet's digest password (wrong-password devices have another).")
-def fleet_scenario(count: int, mix: str, delay: str, first_address: str, seed: int, password: str) -> None:
+@click.option("--rmcp-port", type=click.IntRange(1, 65535), default=None,
+              help="UDP port every device answers RMCP presence pings on (none by default; 623 needs privileges).")
+def fleet_scenario(count: int, mix: str, delay: str, first_address: str, seed: int, password: str,
+                   rmcp_port: int | None) -> None:
     """Print a scenario of COUNT devices with the given mix of conditions, each device's truth stated."""
     try:
         spec = FleetSpec(count=count, mix=parse_mix(mix), delay=_delay_range(delay), first_address=first_address,
-                         seed=seed, password=password)
+                         seed=seed, password=password, rmcp_port=rmcp_port)
         scenario = generate(spec)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     comment = (f"amtkit-sim fleet-scenario --count {count} --mix '{mix}' --delay {delay} "
-               f"--first-address {first_address} --seed {seed}\n"
+               f"--first-address {first_address} --seed {seed}"
+               + (f" --rmcp-port {rmcp_port}" if rmcp_port is not None else "") + "\n"
                "Each device states its condition: the truth a console's verdict is compared with.")
     click.echo(render(scenario, comment), nl=False)
 

@@ -89,6 +89,9 @@ class FleetSpec:
     name_prefix: str = "pc"
     username: str = "admin"
     password: str = "P@ssw0rd"
+    rmcp_port: int | None = None
+    """UDP port every device answers RMCP presence pings on (``None``: none answer; AMT's own 623 needs
+    privileges). A console asks it whether a device that refuses every login is provisioned at all."""
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -139,8 +142,10 @@ def generate(spec: FleetSpec) -> dict[str, Any]:
         if delay:
             device["faults"] = {"response_delay": delay}
         devices.append(device)
-    defaults = {"username": spec.username, "password": spec.password, "tls_port": -1,
-                "timing": {"power_transition": 0.0, "power_off_phase": 0.0}}
+    defaults: dict[str, Any] = {"username": spec.username, "password": spec.password, "tls_port": -1}
+    if spec.rmcp_port is not None:
+        defaults["rmcp_port"] = spec.rmcp_port
+    defaults["timing"] = {"power_transition": 0.0, "power_off_phase": 0.0}
     return {"defaults": defaults, "device": devices}
 
 

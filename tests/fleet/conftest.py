@@ -13,8 +13,9 @@ from fleetsim import SimFleet, amtkit_path, build_fleet
 def _factory(amt_simulator) -> Iterator:  # type: ignore[no-untyped-def]
     created: list[SimFleet] = []
 
-    def make(count: int, mix: str = "", delay: tuple[float, float] = (0.0, 0.0), seed: int = 1) -> SimFleet:
-        net = build_fleet(amt_simulator, count, mix, delay, seed)
+    def make(count: int, mix: str = "", delay: tuple[float, float] = (0.0, 0.0), seed: int = 1,
+             **defaults: object) -> SimFleet:
+        net = build_fleet(amt_simulator, count, mix, delay, seed, **defaults)
         created.append(net)
         return net
 
@@ -26,7 +27,7 @@ def _factory(amt_simulator) -> Iterator:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def sim_fleet(amt_simulator) -> Iterator:  # type: ignore[no-untyped-def]
-    """``sim_fleet(count, mix="hung=10%,...", delay=(0.0, 0.0), seed=1)`` -> :class:`SimFleet`."""
+    """``sim_fleet(count, mix="hung=10%,...", delay=(0.0, 0.0), seed=1, **scenario_defaults)`` -> :class:`SimFleet`."""
     yield from _factory(amt_simulator)
 
 

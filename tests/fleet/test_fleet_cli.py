@@ -16,7 +16,7 @@ from fleetsim import POWER_STATUS_TRUTH, fleet_args
 
 
 def test_power_status_of_a_fleet_reports_each_hosts_truth_and_exits_20(sim_fleet, cli) -> None:
-    net = sim_fleet(24, "hung=10%,no-listener=10%,wrong-password=10%,power-unknown=5%,busy=5%")
+    net = sim_fleet(24, "hung=10%,no-listener=10%,wrong-password=10%,power-unknown=5%,busy=5%,not-provisioned=5%")
     result = cli("power", "status", *fleet_args(net, "--json"))
     assert result.returncode == 20, result.stderr
     report = json.loads(result.stdout)
@@ -43,6 +43,32 @@ def test_no_host_ok_exits_21(sim_fleet, cli) -> None:
     result = cli("power", "status", *fleet_args(net))
     assert result.returncode == 21
     assert "auth-failed: authentication failed for user 'admin'" in result.stdout
+
+
+def test_a_device_that_is_not_provisioned_is_reported_so_not_as_a_wrong_password(sim_fleet, cli) -> None:
+    net = sim_fleet(2, "not-provisioned=50%,wrong-password=50%")
+    result = cli("power", "status", *fleet_args(net, "--json"))
+    rows = {row["host"]: row for row in json.loads(result.stdout)["results"]}
+    unprovisioned = rows[net.with_condition("not-provisioned")[0]]
+    assert (unprovisioned["category"], unprovisioned["return_code"]) == ("not-provisioned", None)
+    assert unprovisioned["hint"].startswith("provision it (admin or client control mode)")
+    assert rows[net.with_condition("wrong-password")[0]]["category"] == "auth-failed"
+    assert json.loads(result.stdout)["summary"]["categories"] == {"auth-failed": 1, "not-provisioned": 1}
+
+
+def test_telling_an_unprovisioned_device_apart_spends_no_further_login(sim_fleet, cli) -> None:
+    net = sim_fleet(2, "not-provisioned=50%,wrong-password=50%")
+    cli("power", "status", *fleet_args(net))
+    unprovisioned, wrong = net.with_condition("not-provisioned")[0], net.with_condition("wrong-password")[0]
+    # The first request draws the digest challenge, the signed one is refused: one login each, nothing more.
+    assert net.stats(unprovisioned)["http_requests"] == net.stats(wrong)["http_requests"] == 2
+
+
+def test_a_refused_login_stays_auth_failed_when_no_presence_pong_answers(sim_fleet, cli) -> None:
+    net = sim_fleet(1, "not-provisioned=100%")
+    silent = str(net.port + 1)  # no device answers RMCP there
+    result = cli("power", "status", *fleet_args(net, "--rmcp-port", silent, "--csv"))
+    assert list(csv.DictReader(io.StringIO(result.stdout)))[0]["category"] == "auth-failed"
 
 
 def test_csv_report_has_a_row_per_host(sim_fleet, cli) -> None:

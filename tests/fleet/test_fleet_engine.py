@@ -16,7 +16,7 @@ from fleetsim import POWER_STATUS_TRUTH
 from amtkit import fleet
 from amtkit.fleet import FleetOptions, Outcome, tasks
 
-MIX = "hung=10%,no-listener=10%,wrong-password=10%,power-unknown=5%,busy=5%,goes-silent=5%"
+MIX = "hung=10%,no-listener=10%,wrong-password=10%,power-unknown=5%,busy=5%,goes-silent=5%,not-provisioned=5%"
 
 
 def test_power_status_verdict_of_every_host_equals_the_scenario_truth(sim_fleet) -> None:

@@ -97,6 +97,19 @@ def test_generated_scenario_round_trips_through_the_scenario_parser() -> None:
     assert all(c.faults.response_delay >= 0.02 for c in configs)
 
 
+def test_a_generated_fleet_answers_presence_pings_on_the_rmcp_port_given() -> None:
+    spec = FleetSpec(count=2, mix=parse_mix("not-provisioned=50%"), rmcp_port=16623)
+    configs = parse_scenario(tomllib.loads(render(generate(spec))))
+    assert [c.rmcp_port for c in configs] == [16623, 16623]
+    unprovisioned = next(c for c in configs if c.condition == "not-provisioned")
+    assert int(unprovisioned.provisioning_state) == 0  # pre-provisioning: the pong's state byte says 0
+
+
+def test_a_generated_fleet_answers_no_presence_ping_unless_asked() -> None:
+    configs = parse_scenario(tomllib.loads(render(generate(FleetSpec(count=1)))))
+    assert configs[0].rmcp_port is None
+
+
 def test_a_device_may_override_what_its_condition_implies() -> None:
     (device,) = parse_scenario({"device": [{"condition": "wrong-password", "password": "mine"}]})
     assert device.password == "mine" and device.condition == "wrong-password"

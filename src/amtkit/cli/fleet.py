@@ -47,7 +47,7 @@ def task_text(*names: str) -> Callable[[Callable[[HostResult], str]], Callable[[
     return register
 
 
-_FLEET_KEYS = ("concurrency", "deadline", "retries", "as_csv", "store_path", "no_store", "dask")
+_FLEET_KEYS = ("concurrency", "deadline", "retries", "as_csv", "store_path", "no_store", "dask", "rmcp_port")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class FleetArgs:
     store_path: str | None = None
     no_store: bool = False
     dask: str | None = None
+    rmcp_port: int = 623
+    """UDP port of the presence ping asked why a login was refused (AMT's RMCP port)."""
 
 
 def fleet_options(command: F) -> F:
@@ -79,6 +81,9 @@ def fleet_options(command: F) -> F:
         click.option("--dask", default=None, metavar="ADDRESS|local[:N]",
                      help="Run the job on Dask distributed: a scheduler's address, or a local cluster of N "
                           "processes (needs amtkit[dask]); --concurrency is then per worker."),
+        click.option("--rmcp-port", type=click.IntRange(1, 65535), default=623, show_default=True,
+                     help="UDP port of AMT's RMCP presence ping, sent to a host that refused the login: its pong "
+                          "says whether it is provisioned (no login spent)."),
     ]
 
     @functools.wraps(command)
@@ -125,7 +130,7 @@ def options_for(conn: Connection, fleet: FleetArgs) -> FleetOptions:
     from ..fleet.engine import FleetOptions
 
     return FleetOptions(concurrency=fleet.concurrency, deadline=fleet.deadline, timeout=min(conn.timeout, fleet.deadline),
-                        retries=fleet.retries, port=conn.port, tls=conn.tls)
+                        retries=fleet.retries, port=conn.port, tls=conn.tls, rmcp_port=fleet.rmcp_port)
 
 
 def run_fleet(task: Task, targets: Sequence[str], conn: Connection, profiles_file: str | None,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import exceptions as exc
 from ..lazylog import logger_ready
+from ..wsman.names import PORT_RMCP
 from .report import FleetReport, HostResult, Outcome
 from .tasks import Task
 
@@ -92,6 +93,9 @@ class FleetOptions:
     """First wait before a retry; doubled each time, with jitter."""
     port: int | None = None
     tls: TLSConfig | None = None
+    rmcp_port: int | None = PORT_RMCP
+    """UDP port of the RMCP presence ping that asks a host which refused the login whether it is provisioned
+    (``None``: do not ask; a refused login then stays ``auth-failed``)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.deadline <= 0 or self.timeout <= 0 or self.retries < 0 or self.backoff < 0:
@@ -201,7 +205,7 @@ class _Worker:
                     error.host = host
                 delay = self.backoff(attempts, deadline) if _transient(error, self.task) else None
                 if delay is None:
-                    return HostResult.failure(host, error, attempts=attempts, duration=time.monotonic() - started)
+                    return self.failure(host, error, deadline, attempts=attempts, started=started)
                 if self.cancel.wait(delay):
                     raise _Cancelled() from error
                 continue
@@ -210,6 +214,48 @@ class _Worker:
                 return HostResult(host, Outcome.FAILED, "error", f"the task raised {type(error).__name__}: {error}",
                                   attempts=attempts, duration=time.monotonic() - started)
             return HostResult(host, Outcome.OK, attempts=attempts, duration=time.monotonic() - started, data=data)
+
+
+    def failure(self, host: str, error: exc.AMTError, deadline: float, *, attempts: int,
+                started: float) -> HostResult:
+        """The host's failed result; a refused login asks the device whether it is provisioned at all."""
+        if isinstance(error, exc.AuthenticationError):
+            unprovisioned = self.not_provisioned(host, error, deadline)
+            if unprovisioned is not None:
+                # The device gave no return code: the pong said it (0x20 is amtkit's word, not the device's).
+                return replace(HostResult.failure(host, unprovisioned, attempts=attempts,
+                                                  duration=time.monotonic() - started), return_code=None)
+        return HostResult.failure(host, error, attempts=attempts, duration=time.monotonic() - started)
+
+    def not_provisioned(self, host: str, error: exc.AuthenticationError,
+                        deadline: float) -> exc.NotProvisionedError | None:
+        """``NotProvisionedError`` when the host's RMCP presence pong says it is not (yet) provisioned.
+
+        Such a device has no account, so it refuses every login with the same 401 as a wrong password.
+        The pong tells the two apart without credentials: no further login is spent (anti-hammering).
+        ``None`` when the pong says provisioned, or no pong comes (RMCP answers off, filtered).
+        """
+        port = self.options.rmcp_port
+        left = deadline - time.monotonic()
+        if port is None or left <= 0:
+            return None
+        from ..codes import PTStatus
+        from ..discovery.presence import ping
+        from ..discovery.rmcp import ProvisioningState as PongState
+
+        pong = ping(host, port, timeout=min(_PONG_WAIT, left))
+        if pong is None or not pong.is_intel or pong.provisioning_state is PongState.POST:
+            return None
+        what = "not provisioned" if pong.provisioning_state is PongState.PRE else "still being provisioned"
+        return exc.NotProvisionedError(
+            f"AMT is {what}: its RMCP presence pong says so, and it refused the login because no account exists "
+            "yet", return_value=int(PTStatus.INVALID_PROVISIONING_STATE), host=host,
+            hint="provision it (admin or client control mode) before managing it; until then every login is "
+                 "refused, and each refused one counts toward AMT's anti-hammering lockout")
+
+
+_PONG_WAIT = 1.0
+"""Seconds to wait for a presence pong (AMT answers in milliseconds; cut to the host's deadline)."""
 
 
 class _Pool:
