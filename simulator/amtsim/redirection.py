@@ -48,6 +48,10 @@ from dataclasses import dataclass
 from amtkit.codes import ProvisioningState
 from amtkit.http.digest import compute_response
 from amtkit.redirection.messages import (
+    IDER_FEATURE_ENABLE,
+    IDER_FEATURES_ENABLED,
+    IDER_FEATURES_TOGGLE_SUPPORTED,
+    IDER_START_MODE_MASK,
     REDIRECTION_AUTH_METHOD,
     AuthenticateSession,
     AuthenticateSessionReply,
@@ -106,8 +110,6 @@ STATUS_REFUSED = 0x01
 """StartRedirectionSessionReply / StartIDERRedirectionReply status: not allowed now."""
 AUTH_STATUS_FAILED = 0x02
 """AuthenticateSessionReply status after a refused answer (1 means "challenge follows")."""
-FEATURES_TOGGLE_SUPPORTED = 0x01
-FEATURES_DRIVES_ENABLED = 0x02
 BASIC_AUTH_LAST_MAJOR = 11
 """The last AMT major version that accepts user/password in clear (type 1) on the redirection port:
 amtterm, which sends only that, works on AMT 11 and fails to authenticate on AMT 12."""
@@ -438,13 +440,13 @@ class FirmwareSessionProtocol(asyncio.Protocol):
     def _features(self, message: IDERDisableEnableFeatures) -> None:
         request = message.request
         if request is IDERFeatureRequest.GET_SUPPORTED:
-            value = FEATURES_TOGGLE_SUPPORTED
+            value = IDER_FEATURES_TOGGLE_SUPPORTED
         elif request is IDERFeatureRequest.GET_REGISTER_STATE:
-            value = FEATURES_DRIVES_ENABLED if self._drives_enabled else 0
+            value = IDER_FEATURES_ENABLED if self._drives_enabled else 0
         else:
-            self._drives_enabled = bool(message.value & 0x01)
+            self._drives_enabled = bool(message.value & IDER_FEATURE_ENABLE)
             try:
-                self.start_mode = IDERStartMode(message.value & 0x18) if self._drives_enabled else None
+                self.start_mode = IDERStartMode(message.value & IDER_START_MODE_MASK) if self._drives_enabled else None
             except ValueError:
                 self.start_mode = IDERStartMode.ON_REBOOT
             value = 1

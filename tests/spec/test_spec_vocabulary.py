@@ -158,6 +158,7 @@ RESOURCE_URIS = {
 SELECTOR_SETS = {
     "AMT_SYSTEM_SELECTORS": {"SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "Intel(r) AMT"},
     "MANAGED_SYSTEM_SELECTORS": {"CreationClassName": "CIM_ComputerSystem", "Name": "ManagedSystem"},
+    "HOST_SYSTEM_SELECTORS": {"SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "ManagedSystem"},
     "AMT_SUBSYSTEM_SELECTORS": {"CreationClassName": "CIM_ComputerSystem", "Name": "Intel(r) AMT"},
     "POWER_SERVICE_SELECTORS": {
         "CreationClassName": "CIM_PowerManagementService", "Name": "Intel(r) AMT Power Management Service",

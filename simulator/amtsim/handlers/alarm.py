@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from amtkit.codes import PTStatus
-from amtkit.wsman import schema
+from amtkit.wsman import names, schema
 from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, Selector, Value
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 SERVICE_NAME = "Intel(r) AMT Alarm Clock Service"
 MAX_ALARMS = 5
-HOST_SYSTEM = {"SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "ManagedSystem"}
 
 ALARMS = StoredClass(Cls.IPS_AlarmClockOccurrence, keys=("InstanceID",), types={"DeleteOnCompletion": "bool"})
 
@@ -30,7 +29,7 @@ class AlarmClockService(ClassHandler):
     methods = {"AddAlarm": "add_alarm"}
 
     def instances(self, device: SimulatedDevice) -> list[CimInstance]:
-        properties = amt_service(self.class_name, SERVICE_NAME, system=HOST_SYSTEM)
+        properties = amt_service(self.class_name, SERVICE_NAME, system=names.HOST_SYSTEM_SELECTORS)
         del properties["EnabledState"], properties["RequestedState"]  # AMT lists neither for this service
         return [CimInstance(self.class_name, properties)]
 

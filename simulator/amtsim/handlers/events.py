@@ -278,7 +278,7 @@ class ListenerDestination(ClassHandler):
         return [CimInstance(self.class_name, {
             "CreationClassName": names.LISTENER_CREATION_CLASS, "DeliveryMode": int(listener.mode),
             "Destination": listener.destination, "Name": listener.name, "Protocol": 2,
-            "SystemCreationClassName": "CIM_ComputerSystem", "SystemName": names.ALERT_SYSTEM_NAME,
+            **names.AMT_SYSTEM_SELECTORS,
         }) for listener in eventing.listeners.values()]
 
 

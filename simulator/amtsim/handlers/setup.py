@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from amtkit.codes import ControlMode, EnabledState
-from amtkit.wsman import schema
+from amtkit.wsman import names, schema
 from amtkit.wsman.names import Cls
 from amtkit.wsman.values import CimInstance, Value
 
@@ -48,8 +48,7 @@ def _record_log(device: SimulatedDevice) -> list[dict[str, Value]]:
 def _sec_io(device: SimulatedDevice) -> list[dict[str, Value]]:
     return [{"CreationClassName": Cls.IPS_SecIOService, "DefaultScreen": 1, "EnabledState": int(EnabledState.ENABLED),
              "Name": "SecIO", "RequestedLanguage": 2, "Started": True, "Status": "OK",
-             "SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "ManagedSystem", "language": 1,
-             "zoom": 65535}]
+             **names.HOST_SYSTEM_SELECTORS, "language": 1, "zoom": 65535}]
 
 
 def _asset_table(device: SimulatedDevice) -> list[dict[str, Value]]:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from ..wsman import names as wsman_names
+
 __all__ = [
     "CIRCUIT_BREAKER",
     "CONTENT_TYPE",
@@ -31,7 +33,7 @@ __all__ = [
 
 SOAP11_ENV: Final = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP11_ENCODING: Final = "http://schemas.xmlsoap.org/soap/encoding/"
-XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
+XSI: Final = wsman_names.XSI
 #: What SOAP 1.1 clients of AMT send (amttool, amtc) and what the firmware answers with.
 CONTENT_TYPE: Final = "text/xml; charset=utf-8"
 REPLY_CONTENT_TYPE: Final = "text/xml; charset=UTF-8"

@@ -112,7 +112,7 @@ def filter_epr(filter_id: str) -> EndpointReference:
 def handler_epr(handler: str) -> EndpointReference:
     return EndpointReference(names.resource_uri(names.Cls.CIM_ListenerDestinationWSManagement), {
         "CreationClassName": names.LISTENER_CREATION_CLASS, "Name": handler,
-        "SystemCreationClassName": "CIM_ComputerSystem", "SystemName": names.ALERT_SYSTEM_NAME})
+        **names.AMT_SYSTEM_SELECTORS})
 
 
 def subscription_selectors(filter_id: str, handler: str) -> dict[str, Selector]:

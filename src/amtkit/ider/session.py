@@ -56,6 +56,7 @@ from ..http.digest import Credentials
 from ..lazylog import logger_ready
 from ..redirection.connection import RedirectionConnection
 from ..redirection.messages import (
+    IDER_FEATURES_TOGGLE_SUPPORTED,
     REDIRECTION_PORT,
     REDIRECTION_TLS_PORT,
     Device,
@@ -516,7 +517,7 @@ class IDERSession:
         self._opened_at = time.monotonic()
         self._send_sequenced(IDERDisableEnableFeatures(request=IDERFeatureRequest.GET_SUPPORTED))
         supported = self._feature_reply(IDERFeatureRequest.GET_SUPPORTED, inbox)
-        if supported.value & 0x01:  # the devices can be switched: switch them on
+        if supported.value & IDER_FEATURES_TOGGLE_SUPPORTED:  # the devices can be switched: switch them on
             self._send_sequenced(IDERDisableEnableFeatures.enable(self.start_mode))
             self._feature_reply(IDERFeatureRequest.SET_REGISTER_STATE, inbox)
         while inbox:  # anything after the last reply is served by the loop

@@ -89,6 +89,9 @@ __all__ = [
     "IDERResetOccurredResponse",
     "IDERStartMode",
     "IDER_FEATURE_ENABLE",
+    "IDER_FEATURES_ENABLED",
+    "IDER_FEATURES_TOGGLE_SUPPORTED",
+    "IDER_START_MODE_MASK",
     "MessageType",
     "RedirectionDecoder",
     "RedirectionMessage",
@@ -307,6 +310,12 @@ class IDERFeatureRequest(DescribedIntEnum):
 
 IDER_FEATURE_ENABLE = 0x01
 """SET_REGISTER_STATE value bit: enable the IDE-R devices on the host."""
+IDER_START_MODE_MASK = 0x18
+"""SET_REGISTER_STATE value bits 3-4: an :class:`IDERStartMode`."""
+IDER_FEATURES_TOGGLE_SUPPORTED = 0x01
+"""GET_SUPPORTED reply value bit 0: the firmware can switch the IDE-R devices (SET_REGISTER_STATE works)."""
+IDER_FEATURES_ENABLED = 0x02
+"""GET_REGISTER_STATE reply value bit 1: the IDE-R devices are enabled."""
 
 
 class IDERStartMode(DescribedIntEnum):

@@ -181,6 +181,9 @@ class Cls:
 AMT_SYSTEM_SELECTORS: Final = {"SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "Intel(r) AMT"}
 
 MANAGED_SYSTEM_SELECTORS: Final = {"CreationClassName": "CIM_ComputerSystem", "Name": "ManagedSystem"}
+HOST_SYSTEM_SELECTORS: Final = {"SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "ManagedSystem"}
+"""The system keys of what belongs to the host (``ManagedSystem``) rather than to AMT: ``AMT_AlarmClockService``,
+``IPS_SecIOService``, the host's devices (recorded: ``AMT_AlarmClockService``, ``CIM_Fan``, ``CIM_Sensor``)."""
 AMT_SUBSYSTEM_SELECTORS: Final = {"CreationClassName": "CIM_ComputerSystem", "Name": "Intel(r) AMT"}
 POWER_SERVICE_SELECTORS: Final = {
     "CreationClassName": "CIM_PowerManagementService",
