@@ -1,6 +1,6 @@
 """Helpers of the end-to-end IDE-R tests: devices with a redirection listener, real ISOs, clients.
 
-Plain functions (test modules keep their fixtures next to the tests that use them).
+Plain functions; the ``device`` and ``client`` fixtures most modules share are in ``conftest.py``.
 """
 
 from __future__ import annotations

@@ -5,10 +5,7 @@ Each test reads as a rule: what a console asks, what the firmware then boots, wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from ider_e2e import client_for, ider_device
 
 from amtkit import exceptions as exc
 from amtkit.boot import (
@@ -27,19 +24,6 @@ from amtkit.wsman.names import Cls
 from amtkit.wsman.requests import build_invoke, parse_request
 from amtkit.wsman.responses import parse_response
 from amtkit.wsman.values import CimInstance
-
-
-@pytest.fixture
-def device(amt_simulator) -> Iterator[AMTDeviceInfo]:  # type: ignore[no-untyped-def]
-    with ider_device(amt_simulator) as info:
-        yield info
-
-
-@pytest.fixture
-def client(device: AMTDeviceInfo) -> Iterator[Client]:
-    with client_for(device) as amt:
-        yield amt
-
 
 # -- reading
 

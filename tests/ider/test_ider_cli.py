@@ -6,22 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from ider_e2e import ider_device, pycdlib_iso, redirection_port
+from ider_e2e import pycdlib_iso, redirection_port
 from ider_images import floppy_image
 
 from amtkit.exceptions import EXIT_CODES
 from amtkit.pytest_plugin import AMTDeviceInfo
-
-
-@pytest.fixture
-def device(amt_simulator) -> Iterator[AMTDeviceInfo]:  # type: ignore[no-untyped-def]
-    with ider_device(amt_simulator) as info:
-        yield info
 
 
 def amtkit(device: AMTDeviceInfo, command_name: str, *args: str,

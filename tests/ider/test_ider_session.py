@@ -48,18 +48,6 @@ WAIT = 30.0
 
 
 @pytest.fixture
-def device(amt_simulator) -> Iterator[AMTDeviceInfo]:  # type: ignore[no-untyped-def]
-    with ider_device(amt_simulator) as info:
-        yield info
-
-
-@pytest.fixture
-def client(device: AMTDeviceInfo) -> Iterator[Client]:
-    with client_for(device) as amt:
-        yield amt
-
-
-@pytest.fixture
 def rescue_iso(tmp_path: Path) -> Path:
     return pycdlib_iso(tmp_path / "rescue.iso", volume_id="RESCUE_LIVE")
 

@@ -19,12 +19,11 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import pytest
-from ider_e2e import client_for, ider_device, pycdlib_iso, redirection_port
+from ider_e2e import client_for, pycdlib_iso, redirection_port
 from ider_images import floppy_image
 
 from amtkit.pytest_plugin import AMTDeviceInfo
@@ -75,12 +74,6 @@ class MeshCentralIDER:
             self.process.kill()
             _, stderr = self.process.communicate()
         return stderr
-
-
-@pytest.fixture
-def device(amt_simulator) -> Iterator[AMTDeviceInfo]:  # type: ignore[no-untyped-def]
-    with ider_device(amt_simulator) as info:
-        yield info
 
 
 def boot_with_meshcentral(info: AMTDeviceInfo, device: str, image: Path, start: str) -> MeshCentralIDER:

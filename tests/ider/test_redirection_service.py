@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from ider_e2e import client_for, ider_device
 
 from amtkit import exceptions as exc
 from amtkit.client import Client
 from amtkit.pytest_plugin import AMTDeviceInfo
 from amtkit.redirection.service import RedirectionState, RedirectionStatus
 from amtkit.wsman.responses import parse_response
-
-
-@pytest.fixture
-def device(amt_simulator) -> Iterator[AMTDeviceInfo]:  # type: ignore[no-untyped-def]
-    with ider_device(amt_simulator) as info:
-        yield info
-
-
-@pytest.fixture
-def client(device: AMTDeviceInfo) -> Iterator[Client]:
-    with client_for(device) as amt:
-        yield amt
 
 
 def test_status_reports_both_features_and_the_listener(client: Client) -> None:

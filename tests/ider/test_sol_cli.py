@@ -21,12 +21,6 @@ from amtkit.pytest_plugin import AMTDeviceInfo
 WAIT = 30.0
 
 
-@pytest.fixture
-def device(amt_simulator) -> Iterator[AMTDeviceInfo]:  # type: ignore[no-untyped-def]
-    with ider_device(amt_simulator) as info:
-        yield info
-
-
 def sol_command(device: AMTDeviceInfo, *args: str) -> list[str]:
     return [sys.executable, "-m", "amtkit.cli.main", "sol", device.host, "--port", str(device.port),
             "--redirection-port", str(redirection_port(device)), *args]

@@ -33,12 +33,6 @@ WAIT = 30.0
 
 
 @pytest.fixture
-def device(amt_simulator) -> Iterator[AMTDeviceInfo]:  # type: ignore[no-untyped-def]
-    with ider_device(amt_simulator) as info:
-        yield info
-
-
-@pytest.fixture
 def client(device: AMTDeviceInfo) -> Iterator[Client]:
     with client_for(device) as amt:
         amt.sol.port = redirection_port(device)
