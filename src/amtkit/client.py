@@ -424,9 +424,10 @@ class Client:
         status = pt_status_of(class_name, value)
         meaning = describe_return_value(class_name, value)
         text = f"{class_name}.{method} returned {meaning}"
-        if status in (PTStatus.INVALID_PT_MODE, PTStatus.INVALID_PROVISIONING_STATE):
-            return exc.NotProvisionedError(text, return_value=value, host=self.host, method=method, meaning=meaning)
-        return exc.AMTReturnError(text, return_value=value, host=self.host, method=method, meaning=meaning)
+        error = exc.NotProvisionedError if status in (PTStatus.INVALID_PT_MODE, PTStatus.INVALID_PROVISIONING_STATE) \
+            else exc.AMTReturnError
+        return error(text, return_value=value, host=self.host, method=method, meaning=meaning,
+                     resource_uri=self._uri(class_name), action=names.method_action(class_name, method))
 
     # -- plumbing --------------------------------------------------------------------------------
     def _uri(self, class_name: str) -> str:

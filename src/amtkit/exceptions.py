@@ -237,11 +237,15 @@ class AMTReturnError(AMTError):
     category = "amt-status"
 
     def __init__(self, message: str, *, return_value: int, host: str | None = None, method: str | None = None,
-                 hint: str | None = None, meaning: str | None = None) -> None:
+                 hint: str | None = None, meaning: str | None = None, resource_uri: str | None = None,
+                 action: str | None = None) -> None:
         super().__init__(message, host=host, hint=hint)
         self.return_value = return_value
         self.method = method
         self._meaning = meaning
+        # The request the ReturnValue answers, as a fault names it: which class, which method's action.
+        self.resource_uri = resource_uri
+        self.action = action
 
     @property
     def status(self) -> str:
@@ -250,7 +254,8 @@ class AMTReturnError(AMTError):
 
     def to_dict(self) -> dict[str, object]:
         data = super().to_dict()
-        data.update(return_value=self.return_value, status=self.status, method=self.method)
+        data.update(return_value=self.return_value, status=self.status, method=self.method,
+                    resource_uri=self.resource_uri, action=self.action)
         return data
 
 

@@ -19,6 +19,8 @@ from amtkit.defense.cbfilters import parse_bytes
 from amtkit.defense.engine import parse_manager_spec
 from amtkit.defense.model import IPHeaderFilter, LimitError, Policy
 from amtkit.defense.plan import prepare
+from amtkit.events.manager import DeviceAuth, Manager
+from amtkit.store import Store
 
 
 def closed_port() -> int:
@@ -50,15 +52,26 @@ def test_a_fault_names_the_request_it_answers(amt_device, connect) -> None:  # t
     assert (described["subcode"], described["amt_status"], described["exit_code"]) == ("InternalError", 1, 8)
 
 
-def test_a_return_error_carries_its_return_value_and_meaning(amt_device, connect) -> None:  # type: ignore[no-untyped-def]
+def refused_power_change(device, connect) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """``to_dict()`` of the error for RequestPowerStateChange(PowerState=99), a state no device has."""
     selectors = {"CreationClassName": "CIM_PowerManagementService", "Name": "Intel(r) AMT Power Management Service",
                  "SystemCreationClassName": "CIM_ComputerSystem", "SystemName": "Intel(r) AMT"}
     with pytest.raises(exc.AMTReturnError) as caught:
-        connect(amt_device).invoke("CIM_PowerManagementService", "RequestPowerStateChange",
-                                   {"PowerState": 99}, selectors)
-    described = caught.value.to_dict()
+        connect(device).invoke("CIM_PowerManagementService", "RequestPowerStateChange", {"PowerState": 99}, selectors)
+    return caught.value.to_dict()
+
+
+def test_a_return_error_carries_its_return_value_and_meaning(amt_device, connect) -> None:  # type: ignore[no-untyped-def]
+    described = refused_power_change(amt_device, connect)
     assert (described["return_value"], described["status"]) == (5, "5 (INVALID_PARAMETER)")
     assert described["method"] and described["exit_code"] == 10
+
+
+def test_a_return_error_names_the_request_it_answers(amt_device, connect) -> None:  # type: ignore[no-untyped-def]
+    described = refused_power_change(amt_device, connect)
+    assert described["resource_uri"] == "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService"
+    assert described["action"] == ("http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService"
+                                   "/RequestPowerStateChange")
 
 
 # docs/errors.md: category and exit code of every class of the tree.
@@ -96,6 +109,9 @@ BAD_INPUT = {
     "filter file": lambda: parse_bytes(b"<filterSet"),
     "policy": lambda: Policy(name=""),
     "client class": lambda: amtkit.Client("127.0.0.1", password="x")._uri("NotAClass"),
+    "listener authentication": lambda: DeviceAuth({"amt": "pw"}, "kerberos"),
+    "listener users": lambda: DeviceAuth(None, "digest"),
+    "basic listener without TLS": lambda: Manager(Store.open(":memory:"), users={"amt": "pw"}, auth="basic"),
 }
 
 

@@ -110,6 +110,16 @@ def test_listen_refuses_a_user_without_a_password(tmp_path) -> None:
     assert env_free.returncode == 2 and "AMTKIT_LISTENER_PASSWORD" in env_free.stderr
 
 
+def test_listen_with_a_certificate_file_that_is_not_pem_is_a_tls_configuration_error(tmp_path) -> None:
+    not_pem = tmp_path / "cert.pem"
+    not_pem.write_text("not a certificate\n")
+    result = amtkit(tmp_path, "events", "listen", "--port", str(free_port()), "--tls-cert", str(not_pem), "--json")
+    assert result.returncode == 4, result.stdout + result.stderr
+    error = json.loads(result.stdout)
+    assert (error["error"], error["reason"]) == ("TLSError", "configuration")
+    assert "cert.pem" in error["message"] and "internal error" not in error["message"]
+
+
 @pytest.mark.parametrize("args", [["events", "unsubscribe", "127.0.0.1"], ["events", "subscribe", "127.0.0.1"]])
 def test_subscription_commands_need_their_listener(tmp_path, args: list[str]) -> None:
     result = amtkit(tmp_path, *args)

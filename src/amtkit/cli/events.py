@@ -253,12 +253,9 @@ def events_listen(host: str, port: int | None, users: tuple[str, ...], auth: str
 
     async def serve() -> None:
         with Store.open(store_path) as store:
-            try:
-                manager = Manager(store, host=host, port=DEFAULT_PORT if port is None else port, users=credentials,
-                                  auth=auth, ssl_context=tls_context(tls_cert, tls_key) if tls_cert else None,
-                                  on_stored=printed)
-            except ValueError as error:
-                raise exc.UsageError(str(error)) from error
+            manager = Manager(store, host=host, port=DEFAULT_PORT if port is None else port, users=credentials,
+                              auth=auth, ssl_context=tls_context(tls_cert, tls_key) if tls_cert else None,
+                              on_stored=printed)
             try:
                 await manager.start()
             except OSError as error:

@@ -191,7 +191,9 @@ class EventLogReader(Subscriptions):
         except ValueError:
             meaning = "unknown"
         return exc.AMTReturnError(f"AMT_MessageLog.GetRecords returned {value} ({meaning})", return_value=value,
-                                  host=self._client.host, method="GetRecords", meaning=meaning)
+                                  host=self._client.host, method="GetRecords", meaning=meaning,
+                                  resource_uri=names.resource_uri(names.Cls.AMT_MessageLog),
+                                  action=names.method_action(names.Cls.AMT_MessageLog, "GetRecords"))
 
     def freeze(self, frozen: bool = True) -> None:
         """Freeze the log (no new records are kept, nothing is overwritten) or let it record again."""

@@ -48,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import exceptions as exc
 from ..http.digest import Credentials, DigestError, format_challenge, parse_authorization, responses_match
 from ..wsman.responses import amt_message_id
 from .alerts import AlertError, build_ack, parse_alert
@@ -77,9 +78,9 @@ class DeviceAuth:
     def __init__(self, users: Mapping[str, str] | None, scheme: str = "digest", *, realm: str = "amtkit events",
                  nonce_lifetime: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
         if scheme not in ("digest", "basic", "none"):
-            raise ValueError(f"device authentication is digest, basic or none, not {scheme!r}")
+            raise exc.UsageError(f"device authentication is digest, basic or none, not {scheme!r}")
         if scheme != "none" and not users:
-            raise ValueError(f"{scheme} authentication needs at least one user")
+            raise exc.UsageError(f"{scheme} authentication needs at least one user")
         self.scheme = scheme
         self.realm = realm
         self._users = dict(users or {})
@@ -241,7 +242,7 @@ class Manager:
                  on_stored: OnStored | None = None) -> None:
         scheme = auth or ("digest" if users else "none")
         if scheme == "basic" and ssl_context is None:
-            raise ValueError("basic authentication sends the password in clear: serve TLS for it (--tls-cert)")
+            raise exc.UsageError("basic authentication sends the password in clear: serve TLS for it (--tls-cert)")
         self.store = store
         self.host = host
         self.port = port
@@ -374,6 +375,11 @@ def tls_context(cert_file: str, key_file: str | None = None) -> ssl.SSLContext:
     """A server context for ``cert_file`` (PEM; the key in it or in ``key_file``)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert_file, key_file)
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except (ssl.SSLError, OSError) as error:
+        raise exc.TLSError(f"cannot serve TLS with {cert_file!r}: {error.strerror or error}", reason="configuration",
+                           hint="give a PEM file with the certificate and its private key (or the key in --tls-key)"
+                           ) from error
     return context
 
