@@ -31,7 +31,14 @@ import requests
 from . import exceptions as exc
 from .config import Timeout, TLSConfig
 from .http.digest import Credentials
-from .http.requests_support import AMTDigestAuth, RoundTrips, mount_tls, negotiate_auth, transport_error
+from .http.requests_support import (
+    AMTDigestAuth,
+    RoundTrips,
+    current_timeouts,
+    mount_tls,
+    negotiate_auth,
+    transport_error,
+)
 from .transport import MAX_REPLY_BYTES, Headers, HTTPReply, TransportSettings
 from .wsman import names
 
@@ -87,6 +94,8 @@ class RequestsTransport(TransportSettings):
         if auth is not None or self.session.auth is None:
             self.session.auth = resolve_auth(auth, credentials, host,
                                              allow_digest_without_qop=allow_digest_without_qop)
+        if isinstance(self.session.auth, AMTDigestAuth):
+            self.session.auth.timeouts = lambda: current_timeouts(self)  # the challenge's answer keeps the deadline
         self._round_trips = RoundTrips()
 
     @property

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from fleetsim import POWER_STATUS_TRUTH, fleet_args
 
 
@@ -69,6 +70,23 @@ def test_a_refused_login_stays_auth_failed_when_no_presence_pong_answers(sim_fle
     silent = str(net.port + 1)  # no device answers RMCP there
     result = cli("power", "status", *fleet_args(net, "--rmcp-port", silent, "--csv"))
     assert list(csv.DictReader(io.StringIO(result.stdout)))[0]["category"] == "auth-failed"
+
+
+def test_generation_eoi_makes_every_host_of_a_fleet_job_speak_legacy_soap(sim_fleet, cli) -> None:
+    net = sim_fleet(2, amt_version="5.0.1")  # legacy SOAP and WS-Man on one port: auto would take WS-Man
+    result = cli("power", "status", *fleet_args(net, "--generation", "eoi", "--json"))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["results"]
+    assert [(row["data"]["state"], row["data"]["asf_state"]) for row in rows] == [("on", 0)] * 2  # ASF S0 working
+    assert [(net.stats(h)["eoi_requests"] > 0, net.stats(h)["wsman_requests"]) for h in net.hosts] == [(True, 0)] * 2
+
+
+@pytest.mark.parametrize("speaking", [("--generation", "eoi"), ("--transport", "requests")])
+def test_a_challenge_answered_through_requests_keeps_to_the_hosts_deadline(sim_fleet, cli, speaking: tuple[str, str]) -> None:
+    net = sim_fleet(1, delay=(0.6, 0.6), amt_version="5.0.1")  # the challenge and the signed request: 1.2 s
+    result = cli("power", "status", *fleet_args(net, *speaking, "--retries", "0", "--csv"))  # deadline 1 s
+    row = list(csv.DictReader(io.StringIO(result.stdout)))[0]
+    assert row["category"] == "timeout" and float(row["duration"]) < 1.15, row
 
 
 def test_csv_report_has_a_row_per_host(sim_fleet, cli) -> None:

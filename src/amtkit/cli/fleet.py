@@ -130,7 +130,8 @@ def options_for(conn: Connection, fleet: FleetArgs) -> FleetOptions:
     from ..fleet.engine import FleetOptions
 
     return FleetOptions(concurrency=fleet.concurrency, deadline=fleet.deadline, timeout=min(conn.timeout, fleet.deadline),
-                        retries=fleet.retries, port=conn.port, tls=conn.tls, rmcp_port=fleet.rmcp_port)
+                        retries=fleet.retries, port=conn.port, tls=conn.tls, rmcp_port=fleet.rmcp_port,
+                        generation=conn.generation, transport=conn.transport)
 
 
 def run_fleet(task: Task, targets: Sequence[str], conn: Connection, profiles_file: str | None,

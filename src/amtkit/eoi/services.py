@@ -14,6 +14,7 @@ failure becomes an amtkit error.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ class LegacySOAP:
         zeep = require("zeep", purpose="legacy SOAP (AMT 2.x-8.x)", host=client.host)
         import requests
 
-        from ..http.requests_support import AMTDigestAuth, RoundTrips, mount_tls
+        from ..http.requests_support import AMTDigestAuth, RoundTrips, current_timeouts, mount_tls
 
         self._client = client
         transport = client.transport
@@ -58,15 +59,14 @@ class LegacySOAP:
             self.session, self._owns_session = requests.Session(), True
             credentials = transport.credentials
             if credentials is not None:
-                self.session.auth = AMTDigestAuth(credentials, client.host,
-                                                  allow_no_qop=transport.allow_digest_without_qop)
+                auth = AMTDigestAuth(credentials, client.host, allow_no_qop=transport.allow_digest_without_qop)
+                auth.timeouts = lambda: current_timeouts(transport)
+                self.session.auth = auth
             if transport.tls is not None:
                 mount_tls(self.session, self.base_url, transport.tls)
         self.round_trips = RoundTrips()
-        timeout = transport.timeout
         self._zeep = zeep
-        self._transport = _offline_transport(zeep, self.session, self.round_trips,
-                                             (timeout.connect_seconds, timeout.read))
+        self._transport = _offline_transport(zeep, self.session, self.round_trips, lambda: current_timeouts(transport))
         self._settings = zeep.Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True,
                                        forbid_external=True)
         self._proxies: dict[str, Any] = {}
@@ -152,8 +152,9 @@ def _as_dict(value: Any, service: Service) -> dict[str, Any]:
     return {service.status_element: value}
 
 
-def _offline_transport(zeep: Any, session: Any, counter: Any, timeout: tuple[float, float]) -> Any:
-    """A zeep transport over ``session`` that loads only local files and counts round trips."""
+def _offline_transport(zeep: Any, session: Any, counter: Any, timeouts: Callable[[], tuple[float, float]]) -> Any:
+    """A zeep transport over ``session`` that loads only local files and counts round trips; each request's
+    timeouts are asked for as it is sent (a fleet job's deadline shortens them)."""
 
     class OfflineTransport(zeep.transports.Transport):  # type: ignore[misc]
         def load(self, url: str) -> bytes:
@@ -163,11 +164,12 @@ def _offline_transport(zeep: Any, session: Any, counter: Any, timeout: tuple[flo
 
         def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
             headers["Content-Type"] = CONTENT_TYPE
+            self.operation_timeout = timeouts()
             response = super().post(address, message, headers)
             counter.add(response)
             return response
 
-    return OfflineTransport(session=session, operation_timeout=timeout)
+    return OfflineTransport(session=session, operation_timeout=timeouts())
 
 
 def _document(zeep: Any, service: Service, transport: Any, settings: Any) -> Any:

@@ -93,6 +93,10 @@ class FleetOptions:
     """First wait before a retry; doubled each time, with jitter."""
     port: int | None = None
     tls: TLSConfig | None = None
+    generation: str = "auto"
+    """AMT's protocol per host: ``wsman``, ``eoi`` (legacy SOAP, AMT 2.x-8.x) or ``auto`` (from the version)."""
+    transport: str = "builtin"
+    """WS-Man transport: ``builtin`` or ``requests`` (proxies from the environment)."""
     rmcp_port: int | None = PORT_RMCP
     """UDP port of the RMCP presence ping that asks a host which refused the login whether it is provisioned
     (``None``: do not ask; a refused login then stays ``auth-failed``)."""
@@ -161,7 +165,8 @@ class _Worker:
 
         options = self.options
         client_options: dict[str, Any] = {"port": options.port, "tls": options.tls, "retries": 0,
-                                          "timeout": Timeout(options.timeout, connect=min(options.timeout, 10.0))}
+                                          "timeout": Timeout(options.timeout, connect=min(options.timeout, 10.0)),
+                                          "generation": options.generation, "transport": options.transport}
         if self.login.profiles is None:
             client = Client(host, username=self.login.username, password=self.login.password, **client_options)
             client.transport.deadline = deadline

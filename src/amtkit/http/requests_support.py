@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -50,6 +51,13 @@ class RoundTrips:
         self.count += 1 + len(response.history)
 
 
+def current_timeouts(transport: Any) -> tuple[float, float]:
+    """requests' ``(connect, read)`` timeouts for the next request over ``transport``: its own, cut to its
+    per-host deadline (:meth:`amtkit.transport.TransportSettings.current_timeout`) when it has one."""
+    current = getattr(transport, "current_timeout", lambda: transport.timeout)()
+    return (current.connect_seconds, current.read)
+
+
 class AMTDigestAuth(requests.auth.AuthBase):
     """HTTP digest as AMT speaks it, for a ``requests.Session`` (thread-safe)."""
 
@@ -61,6 +69,9 @@ class AMTDigestAuth(requests.auth.AuthBase):
         self._challenge: Challenge | None = None
         self._nc = 0
         self._lock = threading.Lock()
+        self.timeouts: Callable[[], tuple[float, float]] | None = None
+        """Connect and read timeouts for the answer to a challenge (its owner's, cut to a fleet job's per-host
+        deadline); ``None``: those of the request that drew the challenge."""
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._sign(request)
@@ -108,6 +119,8 @@ class AMTDigestAuth(requests.auth.AuthBase):
         response.close()
         retry = response.request.copy()
         self._sign(retry)
+        if self.timeouts is not None:
+            kwargs["timeout"] = self.timeouts()
         answer = response.connection.send(retry, **kwargs)
         answer.history.append(response)
         answer.request = retry
