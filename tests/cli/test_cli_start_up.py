@@ -24,7 +24,7 @@ NOT_FOR_ONE_POWER_READ = {
 }
 
 _RUN = """
-import json, sys
+import gc, json, sys
 before = set(sys.modules)
 sys.argv = ["amtkit", *json.loads(sys.argv[1])]
 from amtkit.cli.main import main
@@ -32,7 +32,7 @@ try:
     main()
 except SystemExit as stop:
     code = stop.code
-print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - before)}))
+print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - before), "frozen": gc.get_freeze_count()}))
 """
 
 
@@ -46,6 +46,28 @@ def test_a_power_read_loads_none_of_what_it_does_not_use(amt_device, tmp_path) -
     loaded = set(outcome["loaded"])
     assert "amtkit.activity" in loaded  # the call was recorded in the store
     assert {name: why for name, why in NOT_FOR_ONE_POWER_READ.items() if name in loaded} == {}
+
+
+def test_the_program_leaves_its_heap_to_the_exit_uncollected(amt_device, tmp_path) -> None:
+    # The interpreter's last garbage collection would walk every imported module's objects (gc.freeze).
+    env = {key: value for key, value in os.environ.items() if key not in ("AMT_USER", "AMTKIT_TRACE")}
+    env.update(AMT_PASSWORD=amt_device.password, AMTKIT_STORE=str(tmp_path / "store.db"))
+    result = subprocess.run([sys.executable, "-c", _RUN, json.dumps(at(amt_device, "power", "status"))],
+                            capture_output=True, text=True, env=env, timeout=60)
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome["code"] in (0, None), result.stderr
+    assert outcome["frozen"] > 0
+    assert result.stdout.startswith(f"{amt_device.host}: ")  # the answer printed before the exit
+
+
+def test_main_called_with_arguments_in_a_longer_process_freezes_nothing() -> None:
+    import gc
+
+    from amtkit.cli.main import main
+
+    before = gc.get_freeze_count()
+    main(["--version"], standalone_mode=False)
+    assert gc.get_freeze_count() == before
 
 
 def test_with_a_trace_logging_is_loaded_and_used(amt_device, tmp_path) -> None:

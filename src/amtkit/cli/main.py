@@ -54,6 +54,15 @@ class _LazyGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         """With ``--json``, errors found while parsing the command line are JSON too (the usual keys)."""
+        if args is None:  # the program itself (console script, ``python -m``): the process ends after this
+            try:
+                return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+            finally:
+                _spare_final_collection()
+        return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+
+    def _main(self, args: Any, prog_name: str | None, complete_var: str | None, standalone_mode: bool,
+              **extra: Any) -> Any:
         import sys
 
         argv = list(sys.argv[1:] if args is None else args)
@@ -89,6 +98,21 @@ class _LazyGroup(click.Group):
         if command is not None:
             with_trace_option(command, f"{self._path} {name}".lstrip())
         return command
+
+
+def _spare_final_collection() -> None:
+    """Freeze the heap when the program is about to exit, so the interpreter's last garbage collection
+    skips it (``gc.freeze``).
+
+    That collection walks every object of every module imported (click, lxml, amtkit): 10 ms of the
+    90 ms a ``power status HOST`` took, a tenth of the whole call, to free memory the exit returns
+    anyway. Nothing is lost: the streams are flushed, files closed by their ``with`` blocks and the
+    store committed before this point; objects outside reference cycles are still freed one by one.
+    Only for the program itself, never when ``main`` is called in a longer-lived process (tests).
+    """
+    import gc
+
+    gc.freeze()
 
 
 _ELSEWHERE = {
