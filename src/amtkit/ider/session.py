@@ -41,8 +41,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import selectors
-import socket
 import threading
 import time
 from collections import deque
@@ -54,7 +52,7 @@ from .. import exceptions as exc
 from ..config import Timeout, TLSConfig
 from ..http.digest import Credentials
 from ..lazylog import logger_ready
-from ..redirection.connection import RedirectionConnection
+from ..redirection.connection import RedirectionConnection, ServingThread, SessionStopping
 from ..redirection.messages import (
     IDER_FEATURES_TOGGLE_SUPPORTED,
     REDIRECTION_PORT,
@@ -220,10 +218,6 @@ class _BootWatch:
         return new
 
 
-class _Stopping(Exception):
-    """Internal: stop() was called while the serving thread was busy."""
-
-
 def _open_image(source: ImageSource | None, stack: contextlib.ExitStack) -> BinaryIO | None:
     if source is None:
         return None
@@ -311,10 +305,8 @@ class IDERSession:
                                            feature="IDE-R", hint=_REDIRECTION_HINT, check_sequence=True)
         self._pending: deque[IDERCommandWritten] = deque()
         self._watch = _BootWatch(self.boot_image)
-        self._stop = threading.Event()
+        self._serving = ServingThread()
         self._changed = threading.Condition()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._thread: threading.Thread | None = None
         self._opened_at = 0.0
         self._counts = {"commands": 0, "reads": 0, "check_conditions": 0, "bytes_served": 0, "resets": 0}
 
@@ -344,7 +336,7 @@ class IDERSession:
     @property
     def stop_requested(self) -> bool:
         """:meth:`stop` was called (the session may still be closing)."""
-        return self._stop.is_set()
+        return self._serving.stop_requested
 
     def start(self) -> IDERSession:
         """Connect, authenticate, open IDE-R and start serving. Raises what went wrong."""
@@ -360,19 +352,12 @@ class IDERSession:
                 self._error_delivered = True
             raise
         self.state = SessionState.OPEN
-        self._thread = threading.Thread(target=self._run, name=f"ider-{self.host}", daemon=True)
-        self._thread.start()
+        self._serving.start(self._run, f"ider-{self.host}")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """End the session cleanly (from any thread); returns once it is closed. Idempotent."""
-        self._stop.set()
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        elif thread is None:
+        if self._serving.stop(timeout):  # no serving thread to clean up
             self._abandon()
             if self.state is SessionState.NEW:
                 self.state = SessionState.CLOSED
@@ -539,16 +524,14 @@ class IDERSession:
     def _abandon(self) -> None:
         """Close the socket without ceremony (failed set-up, or nothing started)."""
         self._conn.close()
-        for end in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                end.close()
+        self._serving.close()
         self._files.close()
 
     # -- serving (background thread) -------------------------------------------------------------
     def _run(self) -> None:
         try:
             self._serve()
-        except _Stopping:
+        except SessionStopping:
             self._close_cleanly()
         except exc.AMTError as error:
             self._fail(error)
@@ -568,22 +551,12 @@ class IDERSession:
 
     def _serve(self) -> None:
         conn = self._conn
-        sock = conn.sock
-        assert sock is not None
         conn.last_sent = conn.last_received = time.monotonic()
-        with selectors.DefaultSelector() as selector:
-            selector.register(sock, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
+        with self._serving.watch(conn) as readable:
             while True:
                 while self._pending:
                     self._answer(self._pending.popleft())
-                if self._stop.is_set():
-                    raise _Stopping
-                readable = conn.pending_tls() or any(
-                    key.fileobj is sock for key, _ in selector.select(self._next_timer()))
-                if self._stop.is_set():
-                    raise _Stopping
-                if readable:
+                if readable(self._next_timer()):
                     for message in self._receive():
                         self._dispatch(message)
                 self._timers()
@@ -644,8 +617,7 @@ class IDERSession:
 
     def _replies(self, command: IDERCommandWritten) -> Iterator[IDERReply]:
         for reply in self.drives.handle(command):
-            if self._stop.is_set():
-                raise _Stopping
+            self._serving.check()
             yield reply
 
     def _close_cleanly(self) -> None:

@@ -11,7 +11,8 @@ offers: it asks which methods the firmware has and uses the best one,
 
 Then it carries messages: :meth:`send` / :meth:`send_sequenced` (the sequence numbers of this side),
 :meth:`receive` (one read, the messages it completes), :meth:`expect`.  IDE-R
-(:mod:`amtkit.ider.session`) and SOL (:mod:`amtkit.sol`) build their protocols on it.  Failures are
+(:mod:`amtkit.ider.session`) and SOL (:mod:`amtkit.sol`) build their protocols on it, each served by
+a background thread that any thread can stop (:class:`ServingThread`).  Failures are
 typed: :class:`~amtkit.exceptions.UnreachableError` (refused, closed), timeouts,
 :class:`~amtkit.exceptions.AuthenticationError`, :class:`~amtkit.exceptions.FeatureUnavailableError`
 (the session type is switched off), :class:`RedirectionProtocolError` (bytes that break the protocol).
@@ -20,12 +21,13 @@ typed: :class:`~amtkit.exceptions.UnreachableError` (refused, closed), timeouts,
 from __future__ import annotations
 
 import contextlib
+import selectors
 import socket
 import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from .. import exceptions as exc
@@ -252,3 +254,67 @@ class RedirectionConnection:
         if self.sock is not None:
             with contextlib.suppress(OSError):
                 self.sock.close()
+
+
+class SessionStopping(Exception):
+    """Internal to a serving thread: :meth:`ServingThread.stop` was called while it was busy."""
+
+
+class ServingThread:
+    """The background thread that serves a session (IDE-R, SOL), and how any thread stops it: an
+    event the thread checks between steps, and a socket pair whose write wakes it from ``select``."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        """``None`` until :meth:`start`."""
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+
+    def start(self, target: Callable[[], None], name: str) -> None:
+        self.thread = threading.Thread(target=target, name=name, daemon=True)
+        self.thread.start()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`SessionStopping` once :meth:`stop` was called (in the serving thread)."""
+        if self._stop.is_set():
+            raise SessionStopping
+
+    @contextlib.contextmanager
+    def watch(self, conn: RedirectionConnection) -> Iterator[Callable[[float], bool]]:
+        """``readable(timeout)``: whether the device sent something within ``timeout`` seconds (TLS
+        bytes already decrypted count at once); raises :class:`SessionStopping` when :meth:`stop` was
+        called before or during the wait."""
+        sock = conn.sock
+        assert sock is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+
+            def readable(timeout: float) -> bool:
+                self.check()
+                ready = conn.pending_tls() or any(key.fileobj is sock for key, _ in selector.select(timeout))
+                self.check()
+                return ready
+
+            yield readable
+
+    def stop(self, timeout: float) -> bool:
+        """Ask the serving thread to stop and wait up to ``timeout`` seconds for it (not when called
+        from it). True when no thread was ever started: then the caller must clean up itself."""
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        return thread is None
+
+    def close(self) -> None:
+        """Release the wake-up socket pair."""
+        for end in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                end.close()

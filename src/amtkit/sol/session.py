@@ -27,9 +27,6 @@ An error ends the session and is raised by the next :meth:`~SOLSession.read` / :
 
 from __future__ import annotations
 
-import contextlib
-import selectors
-import socket
 import threading
 import time
 from collections import deque
@@ -40,7 +37,7 @@ from .. import exceptions as exc
 from ..config import Timeout, TLSConfig
 from ..http.digest import Credentials
 from ..lazylog import logger_ready
-from ..redirection.connection import RedirectionConnection
+from ..redirection.connection import RedirectionConnection, ServingThread, SessionStopping
 from ..redirection.messages import (
     REDIRECTION_PORT,
     REDIRECTION_TLS_PORT,
@@ -146,18 +143,16 @@ class SOLSession:
         self.error: exc.AMTError | None = None
         self._buffer = bytearray()
         self._changed = threading.Condition()
-        self._stop = threading.Event()
         self._ended = False
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._thread: threading.Thread | None = None
+        self._serving = ServingThread()
 
     def __repr__(self) -> str:
-        state = "open" if self.running else ("new" if self._thread is None else "ended")
+        state = "open" if self.running else ("new" if self._serving.thread is None else "ended")
         return f"SOLSession({self.host!r}, port={self.port}, {state})"
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and not self._ended
+        return self._serving.thread is not None and not self._ended
 
     @property
     def auth_method(self) -> AuthType | None:
@@ -172,7 +167,7 @@ class SOLSession:
     # -- set-up ----------------------------------------------------------------------------------
     def start(self) -> SOLSession:
         """Connect, authenticate, start SOL and the receiving thread. Raises what went wrong."""
-        if self._thread is not None:
+        if self._serving.thread is not None:
             raise exc.LocalProtocolError("a SOL session starts once", host=self.host)
         inbox: deque[RedirectionMessage] = deque()
         try:
@@ -190,12 +185,11 @@ class SOLSession:
             raise
         assert self._conn.sock is not None
         self._conn.sock.settimeout(None)
-        self._thread = threading.Thread(target=self._run, name=f"sol-{self.host}", daemon=True)
-        self._thread.start()
+        self._serving.start(self._run, f"sol-{self.host}")
         return self
 
     def __enter__(self) -> SOLSession:
-        return self.start() if self._thread is None else self
+        return self.start() if self._serving.thread is None else self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: object) -> None:
         self.close()
@@ -245,7 +239,7 @@ class SOLSession:
 
     def write(self, data: bytes) -> None:
         """Send keystrokes to the host's serial port (any thread)."""
-        if self._ended or self._thread is None:
+        if self._ended or self._serving.thread is None:
             self._raise_error()
             raise SOLSessionClosed("the SOL session is not open", host=self.host)
         for offset in range(0, len(data), _MAX_WRITE):
@@ -253,13 +247,7 @@ class SOLSession:
 
     def close(self, timeout: float = 10.0) -> None:
         """End the session cleanly (from any thread); returns once it is closed. Idempotent."""
-        self._stop.set()
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        elif thread is None:
+        if self._serving.stop(timeout):  # no serving thread to clean up
             self._abandon()
             self._end()
 
@@ -271,7 +259,7 @@ class SOLSession:
     def _run(self) -> None:
         try:
             self._serve()
-        except _Stopping:
+        except SessionStopping:
             self._close_cleanly()
         except exc.AMTError as error:
             if error.host is None:
@@ -287,19 +275,9 @@ class SOLSession:
 
     def _serve(self) -> None:
         conn = self._conn
-        sock = conn.sock
-        assert sock is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(sock, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
+        with self._serving.watch(conn) as readable:
             while True:
-                if self._stop.is_set():
-                    raise _Stopping
-                wait = max(0.0, conn.last_sent + self.keepalive - time.monotonic())
-                readable = conn.pending_tls() or any(key.fileobj is sock for key, _ in selector.select(wait))
-                if self._stop.is_set():
-                    raise _Stopping
-                if readable:
+                if readable(max(0.0, conn.last_sent + self.keepalive - time.monotonic())):
                     for message in conn.receive():
                         self._dispatch(message)
                 if time.monotonic() - conn.last_sent >= self.keepalive:
@@ -351,18 +329,12 @@ class SOLSession:
 
     def _abandon(self) -> None:
         self._conn.close()
-        for end in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                end.close()
+        self._serving.close()
 
     def _end(self) -> None:
         with self._changed:
             self._ended = True
             self._changed.notify_all()
-
-
-class _Stopping(Exception):
-    """Internal: close() was called."""
 
 
 @dataclass
