@@ -61,6 +61,8 @@ from amtkit.defense.wsman import (
     MAX_TIMEOUT_MINUTES,
     filter_from_properties,
     policy_from_properties,
+    policy_name,
+    policy_precedence,
 )
 from amtkit.wsman import names
 from amtkit.wsman.names import Cls
@@ -127,12 +129,11 @@ class StoredPolicy:
 
     @property
     def name(self) -> str:
-        return str(self.properties.get("PolicyName") or "")
+        return policy_name(self.properties)
 
     @property
     def precedence(self) -> int:
-        value = self.properties.get("PolicyPrecedence")
-        return value if isinstance(value, int) else 0
+        return policy_precedence(self.properties)
 
 
 @dataclass
@@ -288,7 +289,7 @@ class DefenseBackend:
     def create_policy(self, properties: Mapping[str, Value]) -> StoredPolicy:
         if len(self.policies) >= MAX_POLICIES:
             raise DefenseRefused(PTStatus.MAX_LIMIT_REACHED, f"the device holds {MAX_POLICIES} policies already")
-        name = str(properties.get("PolicyName") or "")
+        name = policy_name(properties)
         if not name or len(name) > MAX_NAME_LENGTH:
             raise DefenseRefused(PTStatus.INVALID_PARAMETER, f"PolicyName must have 1-{MAX_NAME_LENGTH} characters")
         flags = [f"{side}Default{what}" for side in ("Tx", "Rx") for what in ("Drop", "Count", "MatchEvent")]

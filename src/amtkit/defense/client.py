@@ -71,6 +71,8 @@ from .wsman import (
     is_ours,
     policy_epr,
     policy_from_properties,
+    policy_name,
+    policy_precedence,
     policy_properties,
     port_of,
     round_trip,
@@ -137,12 +139,11 @@ class DevicePolicy:
 
     @property
     def name(self) -> str:
-        return str(self.properties.get("PolicyName") or "")
+        return policy_name(self.properties)
 
     @property
     def precedence(self) -> int:
-        value = self.properties.get("PolicyPrecedence")
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+        return policy_precedence(self.properties)
 
     @property
     def ours(self) -> bool:
@@ -554,7 +555,7 @@ class DefenseControl:
         reads them anyway). docs/benchmarks.md#system-defense-round-trips counts these reads."""
         client = self._client
         found = client.enumerate(Cls.AMT_SystemDefensePolicy)
-        read = activations == "always" or any(is_ours(str(i.get("PolicyName") or "")) for i in found)
+        read = activations == "always" or any(is_ours(policy_name(i.properties)) for i in found)
         active = [_activation(i) for i in client.enumerate(Cls.AMT_NetworkPortSystemDefensePolicy)] if read else []
         policies = [
             DevicePolicy(str(i.get("InstanceID", "")), dict(i.properties),

@@ -77,6 +77,8 @@ __all__ = [
     "is_ours",
     "policy_epr",
     "policy_from_properties",
+    "policy_name",
+    "policy_precedence",
     "policy_properties",
     "policy_wire_name",
     "port_of",
@@ -380,6 +382,17 @@ def policy_from_properties(props: Mapping[str, Value], filters: tuple[Filter, ..
         anti_spoofing=bool(_int(props, "AntiSpoofingSupport", 0)),
         filters=filters,
     )
+
+
+def policy_name(props: Mapping[str, Value]) -> str:
+    """``PolicyName`` of a policy object as the device holds it (empty when it has none)."""
+    return str(props.get("PolicyName") or "")
+
+
+def policy_precedence(props: Mapping[str, Value]) -> int:
+    """``PolicyPrecedence`` of a policy object (0 when it has none, or no number)."""
+    value = props.get("PolicyPrecedence")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def filter_handles(props: Mapping[str, Value]) -> list[int] | None:
