@@ -82,6 +82,11 @@ def _build_context(tls: TLSConfig) -> ssl.SSLContext:
     return context
 
 
+HANDSHAKE_HINT = ("check that the port speaks TLS (16993/16995) and the TLS versions both sides allow (amtkit needs "
+                  "TLS 1.2: AMT 12 or later)")
+"""What a failed handshake's error says to check, whichever transport made it."""
+
+
 def _reason(error: Exception) -> str:
     return getattr(error, "strerror", None) or getattr(error, "reason", None) or str(error)
 
@@ -242,9 +247,7 @@ def wrap_socket(raw: socket.socket, tls: TLSConfig, host: str, *, context: ssl.S
         raw.close()
         if isinstance(error, (TimeoutError, socket.timeout)):
             raise exc.ReadTimeoutError(f"{what} did not finish in time", host=host) from error
-        raise exc.TLSError(f"{what} failed: {error}", reason="protocol", host=host,
-                           hint="check that the port speaks TLS (16993/16995) and the TLS versions both sides "
-                                "allow (amtkit needs TLS 1.2: AMT 12 or later)") from error
+        raise exc.TLSError(f"{what} failed: {error}", reason="protocol", host=host, hint=HANDSHAKE_HINT) from error
     if pin and peer_sha256(sock) != pin:
         sock.close()
         forget_session(context, host, port)

@@ -139,9 +139,10 @@ def test_amt_22_offers_no_aes_128_suite(make_device) -> None:
         assert "AES256" in sock.cipher()[0]  # type: ignore[index]
 
 
-def test_amt_11_speaks_only_tls_1_1_or_older_so_amtkit_says_it_needs_1_2(make_device) -> None:
+@pytest.mark.parametrize("transport", ["builtin", "requests"])
+def test_amt_11_speaks_only_tls_1_1_or_older_so_amtkit_says_it_needs_1_2(make_device, transport: str) -> None:
     device = make_device(tls=True, amt_version="11.8.50")
-    with tls_client(device, TLSConfig(pin_sha256=device.tls_sha256)) as client, \
+    with tls_client(device, TLSConfig(pin_sha256=device.tls_sha256), transport=transport) as client, \
             pytest.raises(exc.TLSError) as caught:
         client.get(GENERAL)
     assert caught.value.reason == "protocol"

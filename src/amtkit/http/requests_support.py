@@ -213,7 +213,9 @@ def transport_error(error: requests.RequestException, *, host: str, port: int, t
             return exc.TLSError("the device's TLS certificate could not be verified", reason="verification",
                                 host=host, hint="pass --ca-file with the issuing CA, or pin the certificate with "
                                                 "--pin-sha256")
-        return exc.TLSError(f"TLS failed: {_short(text)}", reason="protocol", host=host)
+        # The innermost error is the handshake's own reason; the pool and retry wrappers around it say nothing.
+        return exc.TLSError(f"TLS handshake failed: {_short(text.rsplit(' | ', 1)[-1])}", reason="protocol",
+                            host=host, hint=amt_tls.HANDSHAKE_HINT)
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return exc.ConnectTimeoutError(f"no connection to port {port} within {timeout:g} s", host=host)
     if isinstance(error, requests.exceptions.ReadTimeout):
