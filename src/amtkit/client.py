@@ -184,13 +184,17 @@ class Client:
         """
         if self._generation != "auto":
             return self._generation
+        version = self.amt_version()
+        if version is None:
+            return "wsman"
         from .eoi.names import serves_wsman
 
-        version = self.amt_version()
-        return "eoi" if version is not None and not serves_wsman(version) else "wsman"
+        return "wsman" if serves_wsman(version) else "eoi"
 
     def amt_version(self) -> tuple[int, int] | None:
         """``(major, minor)`` as far as learnt so far (Identify's ProductVersion or the Server header)."""
+        if self.identified is None and names.SERVER_HEADER_PREFIX not in self._server_seen:
+            return None  # nothing seen yet (a call's first question): the legacy names need not be loaded
         from .eoi.names import parse_version
 
         if self.identified is not None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import names
-from .faults import FAULTS
 from .values import CimInstance, EndpointReference, Selector, Value, parse_epr, parse_selector_set
 from .xmlsafe import escape, local_name, parse_xml
 from .xmlwrite import epr_xml, needs_common_namespace, properties_xml, selector_set_xml
@@ -272,6 +271,7 @@ class Request:
 
     def body_instance(self) -> CimInstance:
         """The object in a Put/Create body (RequestError if there is none)."""
+        from .faults import FAULTS
         from .values import parse_instance
 
         if self.body is None:
@@ -326,6 +326,8 @@ class Request:
             for child in self.body:
                 if local_name(child.tag) == "EnumerationContext":
                     return (child.text or "").strip()
+        from .faults import FAULTS
+
         raise RequestError(FAULTS.INVALID_ENUMERATION_CONTEXT.subcode, "no EnumerationContext in the request")
 
     def pull_max_elements(self) -> int:
@@ -340,6 +342,8 @@ def _int_or_fault(text: str | None, what: str) -> int:
     try:
         return int((text or "").strip())
     except ValueError as error:
+        from .faults import FAULTS
+
         raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, f"{what} is not an integer") from error
 
 
@@ -362,6 +366,8 @@ def _must_understand(element: etree._Element) -> bool:
 def parse_request(data: bytes) -> Request:
     """Parse a request envelope. Raises :class:`RequestError` (with the fault to answer) or
     :class:`~amtkit.wsman.xmlsafe.XMLInputError` for bytes that are not acceptable XML."""
+    from .faults import FAULTS  # the fault table only where requests are served: a client never loads it
+
     root = parse_xml(data)
     if root.tag != f"{{{names.SOAP_ENV}}}Envelope":
         raise RequestError(FAULTS.SCHEMA_VALIDATION_ERROR.subcode, "the document is not a SOAP 1.2 envelope")

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from . import names
-from .faults import Fault, FaultKind, parse_fault
 from .schema import has_datetime
 from .values import CimInstance, EndpointReference, Value, parse_epr, parse_instance
 from .xmlsafe import escape, local_name, parse_xml
 from .xmlwrite import epr_xml, needs_common_namespace, properties_xml
+
+if TYPE_CHECKING:  # the fault table is loaded when a fault arrives (or is written, by the simulator)
+    from .faults import Fault, FaultKind
 
 __all__ = [
     "EnumItem",
@@ -327,6 +330,8 @@ class Response:
         self.payload = payload
         self.fault: Fault | None = None
         if payload is not None and payload.tag == _FAULT:
+            from .faults import parse_fault
+
             self.fault = parse_fault(payload, self.action)
 
     def _field(self, name: str) -> str | None:
