@@ -59,10 +59,10 @@ from amtkit.defense.wsman import (
     MAX_FILTERS_PER_POLICY,
     MAX_NAME_LENGTH,
     MAX_TIMEOUT_MINUTES,
+    PolicyObject,
     filter_from_properties,
     policy_from_properties,
     policy_name,
-    policy_precedence,
 )
 from amtkit.wsman import names
 from amtkit.wsman.names import Cls
@@ -115,7 +115,7 @@ class StoredFilter:
 
 
 @dataclass
-class StoredPolicy:
+class StoredPolicy(PolicyObject):
     handle: int
     properties: dict[str, Value]
     filter_handles: list[int]
@@ -126,14 +126,6 @@ class StoredPolicy:
     @property
     def instance_id(self) -> str:
         return f"{HANDLE_PREFIX}{self.handle}"
-
-    @property
-    def name(self) -> str:
-        return policy_name(self.properties)
-
-    @property
-    def precedence(self) -> int:
-        return policy_precedence(self.properties)
 
 
 @dataclass

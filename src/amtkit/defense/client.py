@@ -61,6 +61,7 @@ from .model import (
 from .plan import Plan, prepare
 from .wsman import (
     FILTER_CLASSES,
+    PolicyObject,
     class_of,
     ethernet_port_epr,
     expected_policy,
@@ -72,7 +73,6 @@ from .wsman import (
     policy_epr,
     policy_from_properties,
     policy_name,
-    policy_precedence,
     policy_properties,
     port_of,
     round_trip,
@@ -130,20 +130,12 @@ class DeviceFilter:
 
 
 @dataclass(frozen=True)
-class DevicePolicy:
+class DevicePolicy(PolicyObject):
     """A System Defense policy found on the device, and the ports it is activated on."""
 
     instance_id: str
     properties: Mapping[str, Value]
     ports: tuple[int, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return policy_name(self.properties)
-
-    @property
-    def precedence(self) -> int:
-        return policy_precedence(self.properties)
 
     @property
     def ours(self) -> bool:

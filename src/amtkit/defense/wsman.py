@@ -76,9 +76,9 @@ __all__ = [
     "handle_of",
     "is_ours",
     "policy_epr",
+    "PolicyObject",
     "policy_from_properties",
     "policy_name",
-    "policy_precedence",
     "policy_properties",
     "policy_wire_name",
     "port_of",
@@ -389,10 +389,21 @@ def policy_name(props: Mapping[str, Value]) -> str:
     return str(props.get("PolicyName") or "")
 
 
-def policy_precedence(props: Mapping[str, Value]) -> int:
-    """``PolicyPrecedence`` of a policy object (0 when it has none, or no number)."""
-    value = props.get("PolicyPrecedence")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+class PolicyObject:
+    """Name and precedence of a policy object read from its ``properties`` (the client's view of a
+    device's policy, the simulator's stored one)."""
+
+    properties: Mapping[str, Value]
+
+    @property
+    def name(self) -> str:
+        return policy_name(self.properties)
+
+    @property
+    def precedence(self) -> int:
+        """``PolicyPrecedence`` (0 when it has none, or no number)."""
+        value = self.properties.get("PolicyPrecedence")
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def filter_handles(props: Mapping[str, Value]) -> list[int] | None:
