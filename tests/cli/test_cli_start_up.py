@@ -19,6 +19,7 @@ NOT_FOR_ONE_POWER_READ = {
     "ssl": "plain HTTP",
     "asyncio": "no prober",
     "amtkit.defense": "another command",
+    "amtkit.cli.device": "identify and fingerprint are other commands",
     "amtkit.discovery.probe": "only read on errors",
     "amtkit.profiles": "no --profile given",
     "amtkit.wsman.faults": "no fault came back (the table is loaded when one does, or by the simulator)",

@@ -12,16 +12,13 @@ A fleet job (a command given many targets, see amtkit.cli.fleet): 0 every host s
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..codes import PowerAction, PowerState
-from ..wsman import names
 from .common import (
-    PASSWORD_ENV,
     connection_options,
     emit,
     handle_errors,
@@ -116,6 +113,8 @@ def _spare_final_collection() -> None:
 
 
 _ELSEWHERE = {
+    "identify": ".device:identify",
+    "fingerprint": ".device:fingerprint",
     "boot": ".boot:boot_command",
     "ider": ".boot:ider_group",
     "defense": ".defense:defense",
@@ -164,46 +163,6 @@ def completion(shell: str) -> None:
     click.echo(completer(main, {}, "amtkit", "_AMTKIT_COMPLETE").source())
 
 
-@main.command()
-@click.argument("targets", nargs=-1, required=True)
-@connection_options
-@fleet_options
-@handle_errors
-def identify(targets: tuple[str, ...], as_json: bool, fleet: FleetArgs, **options: Any) -> None:
-    """Ask TARGETS what they are (WS-Man Identify: vendor, AMT version, security profiles).
-
-    Identify needs no credentials and amtkit sends none, unless the firmware asks for them anyway:
-    then --user and AMT_PASSWORD (if set; never prompted) are used.
-    """
-    conn = make_connection(as_json=as_json, **options)
-    host = single_host(targets, fleet)
-    if host is None:
-        from ..fleet import Login, tasks
-
-        run_fleet(tasks.identify(), targets, conn, None, None, fleet, login=Login(conn.username))
-        return
-    from ..client import Client
-    from ..config import Timeout
-
-    # Identify is answered without credentials; firmware that wants them anyway gets AMT_PASSWORD if set.
-    password = os.environ.get(PASSWORD_ENV)
-    with logged(host, "identify"), Client(host, username=conn.username, password=password, port=conn.port,
-                                          tls=conn.tls, timeout=Timeout(conn.timeout)) as client:
-        result = client.identify()
-    data = {"ok": True, "host": host, "vendor": result.product_vendor, "product_version": result.product_version,
-            "amt_version": result.amt_version, "protocol_version": result.protocol_version,
-            "dash_version": result.dash_version, "security_profiles": list(result.security_profiles)}
-    emit(data, as_json, lambda d: (
-        f"{host}: {d['vendor']} {d['product_version']}\n  protocol: {d['protocol_version']}\n"
-        + "".join(f"  profile: {p}\n" for p in d["security_profiles"])).rstrip())
-
-
-for _param in identify.params:  # Identify sends no credentials: --user says when it is used at all
-    if _param.name == "username":
-        _param.help = ("Digest user, used only if the firmware asks for credentials even for Identify (with "
-                       "AMT_PASSWORD if set; never prompted).")
-
-
 @task_text("identify")
 def _identify_line(result: HostResult) -> str:
     data = result.data or {}
@@ -216,12 +175,12 @@ def _action_line(result: HostResult) -> str:
     return f"{data.get('action')} requested" + (f", now {data['state']}" if data.get("state") else "")
 
 
-_POWER_ACTION_COMMANDS: dict[str, Callable[[], click.Command]] = {}
-"""``amtkit power on|off|...``: built when looked up, so ``amtkit power status`` does not build ten commands
-of twenty options each (3 ms of every call)."""
+_POWER_COMMANDS: dict[str, Callable[[], click.Command]] = {}
+"""``amtkit power on|off|...|request|wait``: built when looked up, so ``amtkit power status`` does not build
+twelve commands of twenty options each (4 ms of every call)."""
 
 
-@main.group(cls=_LazyGroup, lazy=_POWER_ACTION_COMMANDS, path="power")
+@main.group(cls=_LazyGroup, lazy=_POWER_COMMANDS, path="power")
 def power() -> None:
     """Read and change the host's power state (of one machine or many: see TARGETS)."""
 
@@ -308,78 +267,29 @@ _POWER_ACTIONS = [
     ("hibernate", PowerAction.HIBERNATE, "Hibernate (S4), where offered."),
     ("nmi", PowerAction.NMI, "Send a diagnostic interrupt (NMI)."),
 ]
-_POWER_ACTION_COMMANDS.update({name: functools.partial(_power_action_command, name, action, summary)
-                               for name, action, summary in _POWER_ACTIONS})
+_POWER_COMMANDS.update({name: functools.partial(_power_action_command, name, action, summary)
+                        for name, action, summary in _POWER_ACTIONS})
 
 
-@power.command("request")
-@click.argument("host")
-@click.argument("action")
-@click.option("--no-check", is_flag=True, help="Send even if the device does not list the action as offered.")
-@connection_options
-@profile_options
-@handle_errors
-def power_request(host: str, action: str, no_check: bool, as_json: bool, profiles_file: str | None,
-                  profile_name: str | None, **options: Any) -> None:
-    """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch)."""
-    conn = make_connection(as_json=as_json, **options)
-    with logged(host, "power.request", {"action": action, "check": not no_check}), \
-            open_client(conn, host, profiles_file, profile_name) as client:
-        client.power.request(int(action) if action.isascii() and action.isdigit() else action,
-                             check_offered=not no_check)
-    emit({"ok": True, "host": host, "action": action}, as_json, lambda d: f"{host}: {action} requested")
+def _power_request_command() -> click.Command:
+    @click.command("request")
+    @click.argument("host")
+    @click.argument("action")
+    @click.option("--no-check", is_flag=True, help="Send even if the device does not list the action as offered.")
+    @connection_options
+    @profile_options
+    @handle_errors
+    def power_request(host: str, action: str, no_check: bool, as_json: bool, profiles_file: str | None,
+                      profile_name: str | None, **options: Any) -> None:
+        """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch)."""
+        conn = make_connection(as_json=as_json, **options)
+        with logged(host, "power.request", {"action": action, "check": not no_check}), \
+                open_client(conn, host, profiles_file, profile_name) as client:
+            client.power.request(int(action) if action.isascii() and action.isdigit() else action,
+                                 check_offered=not no_check)
+        emit({"ok": True, "host": host, "action": action}, as_json, lambda d: f"{host}: {action} requested")
 
-
-@main.command()
-@click.argument("hosts", nargs=-1, required=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=names.PORT_TLS, show_default=True,
-              help="The TLS port.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
-              help="Seconds to wait.")
-@click.option("--pin-file", type=click.Path(dir_okay=False),
-              help="Record each new host's fingerprint in this pin file (trust on first use) and check "
-                   "the ones already in it.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@handle_errors
-def fingerprint(hosts: tuple[str, ...], port: int, timeout: float, pin_file: str | None, as_json: bool) -> None:
-    """Show the SHA-256 fingerprint of each HOST's TLS certificate, to pin it with --pin-sha256.
-
-    Nothing is verified: compare the fingerprint with one you trust (the provisioning record,
-    the MEBx) before pinning it. With --pin-file, a host not yet in the file is added: that is
-    trust on first use, and only as good as the network path of this first contact. A host whose
-    certificate differs from its recorded pin is an error (exit 4) and the file keeps the old pin.
-    """
-    from ..exceptions import TLSError
-    from ..tls import PinFile, fetch_sha256
-
-    pins = PinFile(pin_file) if pin_file else None
-    mismatched: list[str] = []
-    for host in hosts:
-        digest = fetch_sha256(host, port, timeout=timeout)
-        data: dict[str, Any] = {"ok": True, "host": host, "port": port, "sha256": digest}
-        if pins is not None:
-            recorded = pins.pin_for(host)
-            if recorded is None:
-                pins.add(host, digest, note="trusted on first use")
-                data["pin"] = "recorded"
-            elif recorded == digest:
-                data["pin"] = "matches"
-            else:
-                data.update(ok=False, pin="mismatch", pinned=recorded)
-                mismatched.append(host)
-        emit(data, as_json, _fingerprint_line)
-    if mismatched:
-        raise TLSError(f"{len(mismatched)} host(s) present a certificate other than the pinned one: "
-                       f"{', '.join(mismatched[:5])}", reason="pin-mismatch",
-                       hint="a changed certificate is expected only after reprovisioning; check before removing "
-                            "the old pin from the pin file")
-
-
-def _fingerprint_line(data: dict[str, Any]) -> str:
-    notes = {"recorded": " (new: recorded in the pin file, trusted on first use)",
-             "matches": " (matches the pin file)",
-             "mismatch": f" (DIFFERS from the pinned {data.get('pinned')}: not changed)"}
-    return f"{data['host']}:{data['port']} sha256 {data['sha256']}{notes.get(data.get('pin', ''), '')}"
+    return power_request
 
 
 #: The states a machine settles in and reports (DSP1027 PowerState as AMT reports it), the ones worth waiting for.
@@ -387,26 +297,32 @@ _WAITABLE = [PowerState.ON, PowerState.OFF_SOFT, PowerState.OFF_HARD, PowerState
              PowerState.HIBERNATE]
 
 
-@power.command("wait")
-@click.argument("host")
-@click.argument("state", metavar="STATE",
-                type=click.Choice([s.name.lower() for s in _WAITABLE], case_sensitive=False))
-@click.option("--within", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
-              help="Seconds to wait.")
-@connection_options
-@profile_options
-@handle_errors
-def power_wait(host: str, state: str, within: float, as_json: bool, profiles_file: str | None,
-               profile_name: str | None, **options: Any) -> None:
-    """Wait until HOST reports STATE: on, off_soft, off_hard, sleep_light, sleep_deep or hibernate.
+def _power_wait_command() -> click.Command:
+    @click.command("wait")
+    @click.argument("host")
+    @click.argument("state", metavar="STATE",
+                    type=click.Choice([s.name.lower() for s in _WAITABLE], case_sensitive=False))
+    @click.option("--within", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+                  help="Seconds to wait.")
+    @connection_options
+    @profile_options
+    @handle_errors
+    def power_wait(host: str, state: str, within: float, as_json: bool, profiles_file: str | None,
+                   profile_name: str | None, **options: Any) -> None:
+        """Wait until HOST reports STATE: on, off_soft, off_hard, sleep_light, sleep_deep or hibernate.
 
-    Nothing is requested: this only reads the state until it is reached (exit 16 if not in time).
-    """
-    conn = make_connection(as_json=as_json, **options)
-    with logged(host, "power.wait", {"state": state, "within": within}), \
-            open_client(conn, host, profiles_file, profile_name) as client:
-        reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)
-    emit({"ok": True, "host": host, "state": reached.name.lower()}, as_json, lambda d: f"{host}: {d['state']}")
+        Nothing is requested: this only reads the state until it is reached (exit 16 if not in time).
+        """
+        conn = make_connection(as_json=as_json, **options)
+        with logged(host, "power.wait", {"state": state, "within": within}), \
+                open_client(conn, host, profiles_file, profile_name) as client:
+            reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)
+        emit({"ok": True, "host": host, "state": reached.name.lower()}, as_json, lambda d: f"{host}: {d['state']}")
+
+    return power_wait
+
+
+_POWER_COMMANDS.update(request=_power_request_command, wait=_power_wait_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
