@@ -20,6 +20,9 @@ must carry ``Authorization: Bearer <token>`` (the token is its own, not a device
     POST   /devices/NAME/boots/wait          {"number": 1, "timeout": 30}  wait for boot N, then return it
     PUT    /devices/NAME/redirection         {"ider": true, "sol": false, "listener": true}
     GET    /devices/NAME/consent             the user-consent code on the host's screen
+    GET    /devices/NAME/event-log           the event log (AMT_MessageLog), newest first, each record in words
+    POST   /devices/NAME/event-log           {"count": 3}  log test events (alerted to subscribers too)
+    GET    /devices/NAME/audit-log           the audit log (AMT_AuditLog), oldest first: who did what, from where
 
 Answers are JSON; errors are ``{"error": "..."}`` with 400 (bad input), 401 (token), 404 (no such device
 or route) or 409/504 (a wait that failed). Built on the standard library's threading HTTP server:
@@ -37,7 +40,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,6 +48,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from amtkit.codes import ControlMode, PowerState, ProvisioningState
 from amtkit.defense.model import FilterDirection
+from amtkit.events.audit import AuditRecord
+from amtkit.events.records import EventRecord
 
 from .control import DeviceControl
 from .device import SimulatedDevice
@@ -211,6 +216,22 @@ def _wait_boot(control: DeviceControl, body: dict[str, Any], query: dict[str, li
         raise ControlError(HTTPStatus.GATEWAY_TIMEOUT, str(error)) from None
 
 
+def _log_rows(records: Sequence[EventRecord | AuditRecord]) -> list[dict[str, Any]]:
+    """Each record's fields, with its time and what it means in words (as ``amtkit events log`` shows it)."""
+    return [{**to_json(record), "time": to_json(record.time), "description": record.description}
+            for record in records]
+
+
+def _raise_events(control: DeviceControl, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
+    count = _optional_int(body, "count")
+    if count is None:
+        count = 1
+    if not 1 <= count <= 1000:
+        raise ControlError(HTTPStatus.BAD_REQUEST, "count: 1-1000 events")
+    control.raise_events(count)
+    return {"records": len(control.event_log())}
+
+
 def _redirection(control: DeviceControl, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
     switches = {key: body.get(key) for key in ("ider", "sol", "listener")}
     if any(value is not None and not isinstance(value, bool) for value in switches.values()):
@@ -235,6 +256,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "boots/wait"): _wait_boot,
     ("PUT", "redirection"): _redirection,
     ("GET", "consent"): lambda c, b, q: {"code": c.consent_code()},
+    ("GET", "event-log"): lambda c, b, q: _log_rows(c.event_log()),
+    ("POST", "event-log"): _raise_events,
+    ("GET", "audit-log"): lambda c, b, q: _log_rows(c.audit_log()),
 }
 _DEVICE_PATH = re.compile(r"^/devices/([^/]+)(?:/(.*))?$")
 

@@ -115,6 +115,20 @@ def test_redirection_switches_and_consent_code(endpoint: Endpoint, amt_device, c
     assert connect(amt_device).invoke("IPS_OptInService", "SendOptInCode", {"OptInCode": code}).return_value == 0
 
 
+def test_events_are_raised_and_both_logs_read_in_words(endpoint: Endpoint, amt_device, connect) -> None:  # type: ignore[no-untyped-def]
+    assert endpoint.call("POST", path(amt_device, "/event-log"), {"count": 2}) == (200, {"records": 2})
+    status, records = endpoint.call("GET", path(amt_device, "/event-log"))
+    assert status == 200
+    assert [(r["sensor_type"], r["severity"]) for r in records] == [("system_event", "information")] * 2
+    assert all(r["description"] and r["time"] for r in records)
+    connect(amt_device).power.request("cycle")
+    status, audit = endpoint.call("GET", path(amt_device, "/audit-log"))
+    assert status == 200
+    assert (audit[-1]["user"], audit[-1]["address"]) == ("admin", "127.0.0.1")
+    assert "Remote Control: Power Cycle" in audit[-1]["description"]
+    assert endpoint.call("POST", path(amt_device, "/event-log"), {"count": 0})[0] == 400
+
+
 def test_bad_input_gets_a_clear_error(endpoint: Endpoint, amt_device) -> None:  # type: ignore[no-untyped-def]
     assert endpoint.call("GET", "/devices/no-such-machine")[0] == 404
     assert endpoint.call("PATCH", path(amt_device, "/power"), {})[0] == 404
