@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from test_cli_end_to_end import amtkit
 
 from amtkit.exceptions import EXIT_CODES
@@ -64,3 +65,16 @@ def test_a_ca_file_that_is_not_pem_is_a_tls_error_line(amt_device, tmp_path) -> 
     result = amtkit("identify", amt_device.host, "--port", str(amt_device.tls_port), "--ca-file", str(not_pem))
     assert result.returncode == EXIT_CODES["tls"] and "Traceback" not in result.stderr
     assert "CA file" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "targets"), [
+    (("sol",), ("10.0.0.5", "10.0.0.6")),
+    (("ider", "boot"), ("10.0.0.0/24",)),
+    (("wsman", "get"), ("10.0.0.1-40", "AMT_GeneralSettings")),
+])
+def test_a_one_machine_command_given_many_targets_is_a_usage_error_saying_so(command: tuple[str, ...],
+                                                                           targets: tuple[str, ...]) -> None:
+    result = amtkit(*command, *targets, "--json")
+    assert result.returncode == 2
+    error = json.loads(result.stdout)
+    assert error["category"] == "usage" and "works on one machine at a time" in error["message"]

@@ -98,7 +98,7 @@ def test_power_wait_timeout_does_not_claim_a_request_was_made(amt_device) -> Non
 def test_power_wait_offers_only_states_one_can_wait_for_and_wraps_on_words() -> None:
     result = amtkit("power", "wait", "--help")
     usage = result.stdout.splitlines()[0]
-    assert usage == "Usage: amtkit power wait [OPTIONS] HOST STATE"
+    assert usage == "Usage: amtkit power wait [OPTIONS] TARGETS... STATE"
     text = " ".join(result.stdout.split())
     assert "on, off_soft, off_hard, sleep_light, sleep_deep or hibernate" in text
     refused = amtkit("power", "wait", "127.0.0.1", "unknown")

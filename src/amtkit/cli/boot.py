@@ -31,7 +31,7 @@ from .common import (
     open_client,
     profile_options,
 )
-from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
+from .fleet import FleetArgs, fleet_options, one_host_argument, run_fleet, single_host, task_text
 
 if TYPE_CHECKING:
     from ..fleet.report import HostResult
@@ -96,7 +96,7 @@ def ider_group() -> None:
 
 
 @ider_group.command("boot")
-@click.argument("host")
+@one_host_argument("one redirection session serving the image")
 @click.option("--cd", "cd", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="ISO image to serve as the host's CD/DVD drive.")
 @click.option("--floppy", type=click.Path(exists=True, dir_okay=False, path_type=Path),

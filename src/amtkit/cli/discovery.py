@@ -22,6 +22,7 @@ from ..store import StoreError
 from ..text import printable, printable_data, terminal_safe
 from ..wsman import names
 from .common import (
+    Connection,
     connection_options,
     emit,
     handle_errors,
@@ -31,7 +32,15 @@ from .common import (
     open_store_quietly,
     profile_options,
 )
-from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
+from .fleet import (
+    FleetArgs,
+    fleet_options,
+    fleet_options_own_rmcp_port,
+    login_for,
+    run_fleet,
+    single_host,
+    task_text,
+)
 
 if TYPE_CHECKING:
     from ..fleet.report import HostResult
@@ -255,7 +264,7 @@ _MARKS = {"passed": " ok ", "warning": "warn", "failed": "FAIL", "skipped": " --
 
 
 @click.command("diagnose")
-@click.argument("host")
+@click.argument("targets", nargs=-1, required=True)
 @connection_options
 @profile_options
 @_probe_port_options
@@ -263,22 +272,43 @@ _MARKS = {"passed": " ok ", "warning": "warn", "failed": "FAIL", "skipped": " --
               help="Seconds to wait for an RMCP pong or a TCP connection while probing.")
 @click.option("--feature", type=click.Choice(["power", "defense", "ider", "sol", "kvm"]), default=None,
               help="Also check that this feature is available.")
+@fleet_options_own_rmcp_port
 @handle_errors
-def diagnose_command(host: str, as_json: bool, profiles_file: str | None, profile_name: str | None,
+def diagnose_command(targets: tuple[str, ...], as_json: bool, profiles_file: str | None, profile_name: str | None,
                      rmcp_port: int, http_port: int, https_port: int, probe_timeout: float, feature: str | None,
-                     **options: Any) -> None:
-    """Find out why HOST cannot be managed: walk the ladder, stop at the first broken rung.
+                     fleet: FleetArgs, **options: Any) -> None:
+    """Find out why TARGETS cannot be managed: walk the ladder, stop at the first broken rung.
 
     reachable? -> AMT ports / RMCP? -> Identify? -> TLS? -> which credentials log in? -> provisioned?
-    -> power state known? -> FEATURE available? The exit status is that of the failure's category.
+    -> power state known? -> FEATURE available? One host: every rung, and the exit status of the
+    failure's category. Many (a fleet job): a line per host with the broken rung's category and
+    finding (--json: every host's ladder), exit 0, 20, 21 or 130.
     """
+    conn = make_connection(as_json=as_json, **options)
+    host = single_host(targets, fleet)
+    if host is None:
+        from ..fleet import Login, tasks
+
+        try:
+            login = login_for(conn, profiles_file, profile_name)
+        except click.UsageError:
+            login = Login(conn.username)  # diagnose anyway: the lower rungs need no password
+        task = tasks.diagnose(feature=feature, rmcp_port=rmcp_port, http_port=http_port, https_port=https_port,
+                              probe_timeout=probe_timeout)
+        run_fleet(task, targets, conn, profiles_file, profile_name, fleet, login=login)
+        return
+    _diagnose_one(host, conn, profiles_file, profile_name, rmcp_port, http_port, https_port, probe_timeout, feature)
+
+
+def _diagnose_one(host: str, conn: Connection, profiles_file: str | None, profile_name: str | None, rmcp_port: int,
+                  http_port: int, https_port: int, probe_timeout: float, feature: str | None) -> None:
     from ..diagnose import diagnose
     from ..http.digest import Credentials
     from ..profiles import ProfileSet
 
-    conn = make_connection(as_json=as_json, **options)
-    settings = ProbeSettings(rmcp_port=rmcp_port, http_port=http_port, https_port=https_port,
-                             rmcp_timeout=probe_timeout, connect_timeout=probe_timeout, read_timeout=2 * probe_timeout)
+    as_json = conn.as_json
+    settings = ProbeSettings.for_diagnosis(rmcp_port=rmcp_port, http_port=http_port, https_port=https_port,
+                                           timeout=probe_timeout)
     credentials = profiles = store = None
     if profile_name is not None:
         credentials = ProfileSet.load(profiles_file)[profile_name].credentials()
@@ -303,6 +333,16 @@ def diagnose_command(host: str, as_json: bool, profiles_file: str | None, profil
                     message=failed.finding, hint=failed.action or None, exit_code=result.exit_code)
     emit(data, as_json, _diagnosis_text)
     sys.exit(result.exit_code)
+
+
+@task_text("diagnose")
+def _diagnosis_line(result: HostResult) -> str:
+    steps = (result.data or {}).get("steps", [])
+    found = {step["rung"]: step["finding"] for step in steps if step["outcome"] in ("passed", "warning")}
+    warnings = sum(step["outcome"] == "warning" for step in steps)
+    shown = "; ".join(found[rung] for rung in ("provisioned", "power-state", "feature") if rung in found)
+    return ("every check passed" + (f" ({warnings} warning(s))" if warnings else "")
+            + (f": {shown}" if shown else ""))
 
 
 def _diagnosis_text(d: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ Exit codes of a fleet job: 0 every host succeeded, 20 some hosts failed, 21 ever
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["FleetArgs", "fleet_options", "run_fleet", "single_host"]
+__all__ = ["FleetArgs", "fit_deadline", "fleet_options", "one_host_argument", "run_fleet", "single_host"]
 
 TASK_TEXT: dict[str, Callable[[HostResult], str]] = {}
 """How a successful host's data reads in the text report, by task name (registered by the command modules)."""
@@ -66,7 +67,18 @@ class FleetArgs:
 
 
 def fleet_options(command: F) -> F:
-    """Add ``--concurrency --deadline --retries --csv --store --no-store``; the command gets ``fleet: FleetArgs``."""
+    """Add ``--concurrency --deadline --retries --csv --store --no-store --dask --rmcp-port``; the command gets
+    ``fleet: FleetArgs``."""
+    return _fleet_options(command, rmcp_port=True)
+
+
+def fleet_options_own_rmcp_port(command: F) -> F:
+    """:func:`fleet_options` for a command with an ``--rmcp-port`` of its own (diagnose's probe): that one stays
+    the command's, and ``FleetArgs.rmcp_port`` keeps its default."""
+    return _fleet_options(command, rmcp_port=False)
+
+
+def _fleet_options(command: F, *, rmcp_port: bool) -> F:
     options = [
         click.option("--concurrency", type=click.IntRange(1, 4096), default=64, show_default=True,
                      help="Hosts worked on at once (with several targets)."),
@@ -81,14 +93,17 @@ def fleet_options(command: F) -> F:
         click.option("--dask", default=None, metavar="ADDRESS|local[:N]",
                      help="Run the job on Dask distributed: a scheduler's address, or a local cluster of N "
                           "processes (needs amtkit[dask]); --concurrency is then per worker."),
-        click.option("--rmcp-port", type=click.IntRange(1, 65535), default=623, show_default=True,
-                     help="UDP port of AMT's RMCP presence ping, sent to a host that refused the login: its pong "
-                          "says whether it is provisioned (no login spent)."),
     ]
+    if rmcp_port:
+        options.append(click.option(
+            "--rmcp-port", type=click.IntRange(1, 65535), default=623, show_default=True,
+            help="UDP port of AMT's RMCP presence ping, sent to a host that refused the login: its pong says whether "
+                 "it is provisioned (no login spent)."))
+    keys = _FLEET_KEYS if rmcp_port else tuple(key for key in _FLEET_KEYS if key != "rmcp_port")
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        fleet = FleetArgs(**{key: kwargs.pop(key) for key in _FLEET_KEYS})
+        fleet = FleetArgs(**{key: kwargs.pop(key) for key in keys})
         return command(*args, fleet=fleet, **kwargs)
 
     for option in reversed(options):
@@ -112,6 +127,37 @@ def single_host(targets: Sequence[str], fleet: FleetArgs) -> str | None:
         except ValueError:
             return None
     return token
+
+
+def fit_deadline(fleet: FleetArgs, waiting: float | None, timeout: float) -> FleetArgs:
+    """The fleet arguments of a command that waits up to ``waiting`` seconds on each host (``power wait``,
+    ``--wait``): a ``--deadline`` left at its default grows to hold the wait and one more request; one given
+    shorter than the wait is a usage error (every host would end as a timeout, not as the wait's answer)."""
+    if waiting is None or waiting + timeout <= fleet.deadline:
+        return fleet
+    source = click.get_current_context().get_parameter_source("deadline")
+    if source is click.core.ParameterSource.DEFAULT:
+        return dataclasses.replace(fleet, deadline=waiting + timeout)
+    if waiting >= fleet.deadline:
+        raise click.BadParameter(f"{fleet.deadline:g} s leaves no host time to wait {waiting:g} s: give a deadline "
+                                 "longer than the wait", param_hint="--deadline")
+    return fleet
+
+
+def one_host_argument(why: str) -> Callable[[F], F]:
+    """The ``HOST`` argument of a command that works on one machine at a time (``why``: an interactive console
+    ...): several targets, a range, a network, a file or ``store:`` are a usage error saying so."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str:
+        tokens = [token for token in value if token.strip()]
+        host = single_host(tokens, FleetArgs()) if tokens else None
+        if host is None:
+            named = " ".join(value) if len(value) <= 3 else f"{' '.join(value[:3])} ..."
+            raise click.BadParameter(f"{ctx.command_path} works on one machine at a time ({why}); {named!r} names "
+                                     f"{'several' if len(tokens) != 1 else 'many'}: give one host name or address")
+        return host
+
+    return click.argument("host", nargs=-1, required=True, metavar="HOST", callback=check)
 
 
 def login_for(conn: Connection, profiles_file: str | None, profile_name: str | None) -> Login:

@@ -27,7 +27,7 @@ from .common import (
     open_client,
     profile_options,
 )
-from .fleet import FleetArgs, fleet_options, run_fleet, single_host, task_text
+from .fleet import FleetArgs, fit_deadline, fleet_options, run_fleet, single_host, task_text
 from .trace import trace_from_environment, trace_option, with_trace_option
 
 if TYPE_CHECKING:
@@ -169,6 +169,16 @@ def _identify_line(result: HostResult) -> str:
     return f"{data.get('product_vendor') or ''} {data.get('product_version') or ''}".strip()
 
 
+@task_text("power.request")
+def _request_line(result: HostResult) -> str:
+    return f"{(result.data or {}).get('action')} requested"
+
+
+@task_text("power.wait")
+def _wait_line(result: HostResult) -> str:
+    return f"now {(result.data or {}).get('state')}"
+
+
 @task_text("power.action")
 def _action_line(result: HostResult) -> str:
     data = result.data or {}
@@ -229,7 +239,7 @@ def _power_action_command(name: str, action: PowerAction, summary: str) -> click
             from ..fleet import tasks
 
             run_fleet(tasks.power_action(action.cli_name, wait=wait_seconds), targets, conn, profiles_file,
-                      profile_name, fleet)
+                      profile_name, fit_deadline(fleet, wait_seconds, conn.timeout))
             return
         parameters: dict[str, Any] = {"action": action.cli_name, **({"wait": wait_seconds} if wait_seconds else {})}
         with logged(host, "power.action", parameters), open_client(conn, host, profiles_file, profile_name) as client:
@@ -273,16 +283,27 @@ _POWER_COMMANDS.update({name: functools.partial(_power_action_command, name, act
 
 def _power_request_command() -> click.Command:
     @click.command("request")
-    @click.argument("host")
+    @click.argument("targets", nargs=-1, required=True, metavar="TARGETS...")
     @click.argument("action")
     @click.option("--no-check", is_flag=True, help="Send even if the device does not list the action as offered.")
     @connection_options
     @profile_options
+    @fleet_options
     @handle_errors
-    def power_request(host: str, action: str, no_check: bool, as_json: bool, profiles_file: str | None,
-                      profile_name: str | None, **options: Any) -> None:
-        """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch)."""
+    def power_request(targets: tuple[str, ...], action: str, no_check: bool, as_json: bool,
+                      profiles_file: str | None, profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
+        """Request ACTION by name or raw RequestPowerStateChange code (the escape hatch).
+
+        TARGETS: one host, or many (a fleet job: exit 0, 20, 21 or 130; a request is never sent twice).
+        """
         conn = make_connection(as_json=as_json, **options)
+        host = single_host(targets, fleet)
+        if host is None:
+            from ..fleet import tasks
+
+            run_fleet(tasks.power_request(action, check=not no_check), targets, conn, profiles_file, profile_name,
+                      fleet)
+            return
         with logged(host, "power.request", {"action": action, "check": not no_check}), \
                 open_client(conn, host, profiles_file, profile_name) as client:
             client.power.request(int(action) if action.isascii() and action.isdigit() else action,
@@ -299,21 +320,31 @@ _WAITABLE = [PowerState.ON, PowerState.OFF_SOFT, PowerState.OFF_HARD, PowerState
 
 def _power_wait_command() -> click.Command:
     @click.command("wait")
-    @click.argument("host")
+    @click.argument("targets", nargs=-1, required=True, metavar="TARGETS...")
     @click.argument("state", metavar="STATE",
                     type=click.Choice([s.name.lower() for s in _WAITABLE], case_sensitive=False))
     @click.option("--within", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
                   help="Seconds to wait.")
     @connection_options
     @profile_options
+    @fleet_options
     @handle_errors
-    def power_wait(host: str, state: str, within: float, as_json: bool, profiles_file: str | None,
-                   profile_name: str | None, **options: Any) -> None:
-        """Wait until HOST reports STATE: on, off_soft, off_hard, sleep_light, sleep_deep or hibernate.
+    def power_wait(targets: tuple[str, ...], state: str, within: float, as_json: bool, profiles_file: str | None,
+                   profile_name: str | None, fleet: FleetArgs, **options: Any) -> None:
+        """Wait until TARGETS report STATE: on, off_soft, off_hard, sleep_light, sleep_deep or hibernate.
 
         Nothing is requested: this only reads the state until it is reached (exit 16 if not in time).
+        TARGETS: one host, or many (a fleet job, each host waited for at once: exit 0, 20, 21 or 130; a
+        host not there in time is `power-timeout`). A default --deadline grows to hold the wait.
         """
         conn = make_connection(as_json=as_json, **options)
+        host = single_host(targets, fleet)
+        if host is None:
+            from ..fleet import tasks
+
+            run_fleet(tasks.power_wait(state, within=within), targets, conn, profiles_file, profile_name,
+                      fit_deadline(fleet, within, conn.timeout))
+            return
         with logged(host, "power.wait", {"state": state, "within": within}), \
                 open_client(conn, host, profiles_file, profile_name) as client:
             reached = client.power.wait_for(PowerState[state.upper()], timeout=within, interval=0.2)

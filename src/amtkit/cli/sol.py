@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from .common import connection_options, handle_errors, make_connection
+from .fleet import one_host_argument
 
 __all__ = ["parse_escape", "sol_command"]
 
@@ -125,7 +126,7 @@ def piped(session: Any, in_fd: int, out_fd: int, idle_exit: float) -> None:
 
 
 @click.command("sol")
-@click.argument("host")
+@one_host_argument("an interactive console")
 @click.option("--redirection-port", type=click.IntRange(1, 65535), default=None,
               help="Redirection port [16994, or 16995 with --tls].")
 @click.option("--escape", "escape_text", default=_DEFAULT_ESCAPE, show_default=True,

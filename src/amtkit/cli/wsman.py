@@ -37,11 +37,14 @@ from .common import (
     open_client,
     profile_options,
 )
+from .fleet import one_host_argument
 
 if TYPE_CHECKING:
     from ..wsman.values import EndpointReference, Scalar, Selector, Value
 
 __all__ = ["wsman_group"]
+
+_ONE_HOST = "a generic WS-Man operation, answered in full"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,7 +159,7 @@ def _selectors(pairs: Mapping[str, str]) -> dict[str, Selector]:
 
 
 @wsman_group.command("get")
-@click.argument("host")
+@one_host_argument(_ONE_HOST)
 @click.argument("class_name", metavar="CLASS")
 @_selector_option
 @connection_options
@@ -173,7 +176,7 @@ def get_command(host: str, class_name: str, selectors: dict[str, str], as_json: 
 
 
 @wsman_group.command("enumerate")
-@click.argument("host")
+@one_host_argument(_ONE_HOST)
 @click.argument("class_name", metavar="CLASS")
 @click.option("--references", "references", is_flag=True, help="List the instances' references (EPRs) only.")
 @connection_options
@@ -203,7 +206,7 @@ def _epr_text(epr: EndpointReference) -> str:
 
 
 @wsman_group.command("put")
-@click.argument("host")
+@one_host_argument(_ONE_HOST)
 @click.argument("class_name", metavar="CLASS")
 @_selector_option
 @_input_option("the whole object")
@@ -238,7 +241,7 @@ def put_command(host: str, class_name: str, selectors: dict[str, str], input_fil
 
 
 @wsman_group.command("create")
-@click.argument("host")
+@one_host_argument(_ONE_HOST)
 @click.argument("class_name", metavar="CLASS")
 @_input_option("the new object's properties")
 @_property_option("A property of the new object")
@@ -262,7 +265,7 @@ def create_command(host: str, class_name: str, input_file: Path | None, values: 
 
 
 @wsman_group.command("delete")
-@click.argument("host")
+@one_host_argument(_ONE_HOST)
 @click.argument("class_name", metavar="CLASS")
 @_selector_option
 @connection_options
@@ -285,7 +288,7 @@ def delete_command(host: str, class_name: str, selectors: dict[str, str], as_jso
 
 
 @wsman_group.command("invoke")
-@click.argument("host")
+@one_host_argument(_ONE_HOST)
 @click.argument("class_name", metavar="CLASS")
 @click.argument("method")
 @_selector_option

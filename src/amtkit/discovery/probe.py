@@ -244,6 +244,13 @@ class ProbeSettings:
             if getattr(self, name) <= 0:
                 raise UsageError(f"{name} must be positive")
 
+    @classmethod
+    def for_diagnosis(cls, *, rmcp_port: int = RMCP_PORT, http_port: int = HTTP_PORT, https_port: int = HTTPS_PORT,
+                      timeout: float = 1.0) -> ProbeSettings:
+        """The probe of ``amtkit diagnose``: ``timeout`` for the pong and the connection, twice it for the banner."""
+        return cls(rmcp_port=rmcp_port, http_port=http_port, https_port=https_port, rmcp_timeout=timeout,
+                   connect_timeout=timeout, read_timeout=2 * timeout)
+
 
 # --------------------------------------------------------------------------------------------- RMCP
 

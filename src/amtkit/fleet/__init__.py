@@ -20,11 +20,11 @@ built-in ones, :func:`~amtkit.fleet.tasks.from_function` wraps your own). With a
 from __future__ import annotations
 
 from . import tasks
-from .engine import FleetOptions, Login, run, run_hosts
+from .engine import FleetOptions, Host, Login, run, run_hosts
 from .engine import resume as resume
-from .report import FleetReport, HostResult, Outcome
+from .report import FleetReport, HostFailed, HostResult, Outcome
 from .targets import resolve_targets
 from .tasks import Task
 
-__all__ = ["FleetOptions", "FleetReport", "HostResult", "Login", "Outcome", "Task", "resolve_targets", "resume",
-           "run", "run_hosts", "tasks"]
+__all__ = ["FleetOptions", "FleetReport", "Host", "HostFailed", "HostResult", "Login", "Outcome", "Task",
+           "resolve_targets", "resume", "run", "run_hosts", "tasks"]

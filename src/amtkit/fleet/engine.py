@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import exceptions as exc
 from ..lazylog import logger_ready
 from ..wsman.names import PORT_RMCP
-from .report import FleetReport, HostResult, Outcome
+from .report import FleetReport, HostFailed, HostResult, Outcome
 from .tasks import Task
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ..store import Store
     from .jobs import JobJournal
 
-__all__ = ["FleetOptions", "Login", "Progress", "raise_fd_limit", "run", "run_hosts"]
+__all__ = ["FleetOptions", "Host", "Login", "Progress", "raise_fd_limit", "run", "run_hosts"]
 
 log = logger_ready(__name__)  # with amtkit's NullHandler (amtkit.lazylog)
 
@@ -123,6 +123,19 @@ class FleetOptions:
         return cls(tls=None if tls is None else TLSConfig(**tls), **{k: v for k, v in values.items() if k in known})
 
 
+@dataclass(frozen=True)
+class Host:
+    """What a task that logs in by itself (:attr:`~amtkit.fleet.tasks.Task.logs_in`) gets for one host."""
+
+    name: str
+    login: Login
+    options: FleetOptions
+    deadline: float
+    """The ``time.monotonic()`` instant the host's work must end by."""
+    store: Store | None = None
+    """The job's store (credential profiles remember there which one works)."""
+
+
 def raise_fd_limit(needed: int) -> None:
     """Lift the soft open-file limit towards ``needed`` (at most the hard limit): a thousand connections need it."""
     try:
@@ -136,6 +149,8 @@ def raise_fd_limit(needed: int) -> None:
 
 def _transient(error: exc.AMTError, task: Task) -> bool:
     """Whether another attempt may succeed and is safe (see the module docstring)."""
+    if not task.retry:
+        return False
     if isinstance(error, (exc.DeviceBusyError, exc.PowerChangeInProgress)):
         return True  # AMT refused before doing anything
     if isinstance(error, (exc.AuthenticationError, exc.TLSError)):
@@ -182,6 +197,8 @@ class _Worker:
         return client
 
     def attempt(self, host: str, deadline: float) -> Any:
+        if self.task.logs_in is not None:
+            return self.task.on_host(Host(host, self.login, self.options, deadline, self.profile_store))
         client = self.open(host, deadline)
         try:
             return self.task(client)
@@ -214,6 +231,11 @@ class _Worker:
                 if self.cancel.wait(delay):
                     raise _Cancelled() from error
                 continue
+            except HostFailed as failed:  # the task reports what it found: no retry
+                if failed.error.host is None:
+                    failed.error.host = host
+                return HostResult.failure(host, failed.error, attempts=attempts, duration=time.monotonic() - started,
+                                          data=failed.data)
             except Exception as error:  # noqa: BLE001 - a bug in a user's task fails its host, not the job
                 log.debug("task %s raised on %s", self.task.name, host, exc_info=True)
                 return HostResult(host, Outcome.FAILED, "error", f"the task raised {type(error).__name__}: {error}",

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import exceptions as exc
 
-__all__ = ["CSV_FIELDS", "EXIT_ALL_FAILED", "EXIT_SOME_FAILED", "FleetReport", "HostResult", "Outcome"]
+__all__ = ["CSV_FIELDS", "EXIT_ALL_FAILED", "EXIT_SOME_FAILED", "FleetReport", "HostFailed", "HostResult", "Outcome"]
 
 EXIT_SOME_FAILED = 20
 """CLI exit code of a fleet job in which some hosts succeeded and some did not."""
@@ -38,6 +38,17 @@ class Outcome(str, enum.Enum):
     IN_DOUBT = "in-doubt"
     """A task that changes things was in flight when the job was stopped: it may or may not have
     happened. Resume leaves it alone unless asked to run it again."""
+
+
+class HostFailed(Exception):
+    """Raised by a task whose host failed with a result worth keeping (``amtkit diagnose``: the ladder up to
+    the broken rung): the host fails with ``error``'s category, message, hint and return code, and its
+    ``data`` is kept in the report. Never retried: the task reports what it found."""
+
+    def __init__(self, error: exc.AMTError, data: Any) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.data = data
 
 
 @dataclass(frozen=True)
@@ -61,9 +72,9 @@ class HostResult:
         return self.outcome is Outcome.OK
 
     @classmethod
-    def failure(cls, host: str, error: exc.AMTError, *, attempts: int, duration: float) -> HostResult:
+    def failure(cls, host: str, error: exc.AMTError, *, attempts: int, duration: float, data: Any = None) -> HostResult:
         return cls(host, Outcome.FAILED, error.category, error.message, error.hint or None, return_code_of(error),
-                   attempts, duration)
+                   attempts, duration, data)
 
     def to_dict(self) -> dict[str, Any]:
         return {"host": self.host, "outcome": self.outcome.value, "category": self.category,

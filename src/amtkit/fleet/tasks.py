@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..client import Client
     from ..defense.cbfilters import FilterSet
     from ..defense.model import IPAddress
+    from .engine import Host
 
 __all__ = ["Task", "build", "from_function", "names", "to_jsonable"]
 
@@ -52,9 +53,19 @@ class Task:
     parameters: Parameters = field(default_factory=dict)
     builtin: bool = True
     """Whether :func:`build` can make it again from ``name`` and ``parameters`` (resume, Dask)."""
+    logs_in: Callable[[Host], Any] | None = field(default=None, repr=False, compare=False)
+    """Instead of ``run`` with a logged-in client: the task gets the :class:`~amtkit.fleet.engine.Host` and logs
+    in by itself (``diagnose``: it spends no login on a device it finds unprovisioned, and reports every rung)."""
+    retry: bool = True
+    """Whether a transient failure is tried again (see :mod:`amtkit.fleet.engine`)."""
 
     def __call__(self, client: Client) -> Any:
         return to_jsonable(self.run(client))
+
+    def on_host(self, host: Host) -> Any:
+        """Run a task that logs in by itself (:attr:`logs_in`)."""
+        assert self.logs_in is not None
+        return to_jsonable(self.logs_in(host))
 
     def spec(self) -> dict[str, Any]:
         return {"task": self.name, "parameters": dict(self.parameters)}
@@ -112,6 +123,84 @@ def power_action(action: str, *, wait: float | None = None) -> Task:
     if wait is not None:
         parameters["wait"] = wait
     return Task("power.action", run, idempotent=False, parameters=parameters)
+
+
+def power_request(action: str, *, check: bool = True) -> Task:
+    """Request ``action`` by name or raw RequestPowerStateChange code (the escape hatch for codes amtkit does not
+    name); with ``check``, only if the device offers it now."""
+    from ..codes import PowerAction
+
+    text = action.strip()
+    raw = text.isascii() and text.isdigit()
+    if not raw:
+        try:
+            PowerAction.from_name(text)  # a misspelt name fails once, before any host is asked
+        except ValueError as error:
+            raise exc.UsageError(str(error)) from error
+
+    def run(client: Client) -> dict[str, Any]:
+        client.power.request(int(text) if raw else text, check_offered=check)
+        return {"action": text}
+
+    return Task("power.request", run, idempotent=False, parameters={"action": text, "check": check})
+
+
+def power_wait(state: str, *, within: float = 60.0) -> Task:
+    """Read the power state until it is ``state`` (``on``, ``off_soft`` ...), at most ``within`` seconds;
+    nothing is requested."""
+    from ..codes import PowerState
+
+    try:
+        wanted = PowerState[state.upper()]
+    except KeyError:
+        raise exc.UsageError(f"{state!r} is not a power state (on, off_soft, off_hard, sleep_light, sleep_deep, "
+                             "hibernate)") from None
+
+    def run(client: Client) -> dict[str, Any]:
+        return {"state": client.power.wait_for(wanted, timeout=within, interval=0.5).name.lower()}
+
+    return Task("power.wait", run, parameters={"state": wanted.name.lower(), "within": within})
+
+
+def diagnose(*, feature: str | None = None, rmcp_port: int = 623, http_port: int = 16992, https_port: int = 16993,
+             probe_timeout: float = 1.0) -> Task:
+    """Walk :func:`amtkit.diagnose.diagnose`'s ladder on each host. A host passes when every rung does; else it
+    fails with the broken rung's category, finding and what to do, and keeps the whole ladder as its data.
+    It logs in by itself (never on a device the RMCP pong says is unprovisioned) and is never retried."""
+
+    def run(host: Host) -> Any:
+        return _diagnose(host, feature, rmcp_port, http_port, https_port, probe_timeout)
+
+    parameters = {"feature": feature, "rmcp_port": rmcp_port, "http_port": http_port, "https_port": https_port,
+                  "probe_timeout": probe_timeout}
+    return Task("diagnose", _logs_in_by_itself, parameters=parameters, logs_in=run, retry=False)
+
+
+def _logs_in_by_itself(client: Client) -> Any:
+    raise TypeError("this task logs in by itself: run it with Task.on_host")
+
+
+def _diagnose(host: Host, feature: str | None, rmcp_port: int, http_port: int, https_port: int,
+              probe_timeout: float) -> Any:
+    import time
+
+    from ..diagnose import diagnose as walk
+    from ..discovery.probe import ProbeSettings
+    from ..http.digest import Credentials
+    from .report import HostFailed
+
+    login, options = host.login, host.options
+    settings = ProbeSettings.for_diagnosis(rmcp_port=rmcp_port, http_port=http_port, https_port=https_port,
+                                           timeout=probe_timeout)
+    credentials = None if login.password is None else Credentials(login.username, login.password)
+    left = max(0.1, host.deadline - time.monotonic())
+    result = walk(host.name, credentials=credentials, profiles=login.profiles, store=host.store, tls=options.tls,
+                  port=options.port, settings=settings, feature=feature, timeout=min(options.timeout, left))
+    data = result.as_dict()
+    failed = result.failed
+    if failed is not None:
+        raise HostFailed(failed.error or exc.AMTError(failed.finding, hint=failed.action), data)
+    return data
 
 
 def inventory() -> Task:
@@ -222,6 +311,9 @@ def from_function(function: Callable[[Client], Any], *, name: str | None = None,
 _BUILDERS: dict[str, Callable[..., Task]] = {
     "power.status": power_status,
     "power.action": power_action,
+    "power.request": power_request,
+    "power.wait": power_wait,
+    "diagnose": diagnose,
     "inventory": inventory,
     "identify": identify,
     "boot": boot,
@@ -259,8 +351,10 @@ def build(name: str, parameters: Parameters | None = None) -> Task:
     if name == "defense.apply":
         parameters.pop("filters_sha256", None)
         return builder(parameters.pop("filters"), **parameters)
-    if name == "power.action":
+    if name in ("power.action", "power.request"):
         return builder(parameters.pop("action"), **parameters)
+    if name == "power.wait":
+        return builder(parameters.pop("state"), **parameters)
     if name == "boot":
         return builder(parameters.pop("target"), **parameters)
     return builder(**parameters)
