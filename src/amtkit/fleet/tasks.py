@@ -152,9 +152,9 @@ def power_wait(state: str, *, within: float = 60.0) -> Task:
 
     try:
         wanted = PowerState[state.upper()]
-    except KeyError:
+    except KeyError as error:
         raise exc.UsageError(f"{state!r} is not a power state (on, off_soft, off_hard, sleep_light, sleep_deep, "
-                             "hibernate)") from None
+                             "hibernate)") from error
 
     def run(client: Client) -> dict[str, Any]:
         return {"state": client.power.wait_for(wanted, timeout=within, interval=0.5).name.lower()}
