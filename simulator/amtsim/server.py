@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from amtkit.codes import ProvisioningState
+from amtkit.codes import PowerAction, ProvisioningState
 from amtkit.http.digest import format_challenge
 from amtkit.wsman import names
 
@@ -70,6 +70,24 @@ class _Handled:
     class_name: str = "-"
     outcome: str = ""
     retry_after: float | None = None
+
+
+def _settle_when_due(device: SimulatedDevice, loop: asyncio.AbstractEventLoop) -> Callable[[PowerAction], None]:
+    """A power backend ``on_request`` hook: land the change on the loop when it is due, so the host boots
+    (boot record, event log, alerts to subscribers) at its time even when no console reads the state."""
+
+    def settle() -> None:
+        with device.lock:
+            device.power.settle()
+
+    def scheduled(action: PowerAction) -> None:
+        # seconds_until_idle() is read under the device lock the request holds; the timer may be set from
+        # any thread (a WS-Man or legacy SOAP handler), so it goes through call_soon_threadsafe.
+        due = device.power.seconds_until_idle()
+        if due > 0:
+            loop.call_soon_threadsafe(loop.call_later, due, settle)
+
+    return scheduled
 
 
 class WSManProtocol(asyncio.Protocol):
@@ -595,6 +613,7 @@ class Simulator:
         loop = asyncio.get_running_loop()
         servers: list[asyncio.AbstractServer] = []
         table = device.http_connections = ConnectionTable(device.name, config.timing, config.max_http_connections)
+        device.power.on_request.append(_settle_when_due(device, loop))
 
         def factory() -> WSManProtocol:
             return WSManProtocol(device, table)

@@ -6,10 +6,13 @@ record formats; the client reads both logs back with GetRecords and ReadRecords.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from amtkit import exceptions as exc
 from amtkit.client import Client
+from amtkit.codes import PowerState
 from amtkit.events.audit import AuditEvent
 from amtsim import Timing
 
@@ -134,3 +137,15 @@ def test_the_client_reads_the_recorded_log_status_answers(httpserver, wire) -> N
     with _replayed(httpserver, wire, "AMT_MessageLog.Get.response.2.xml") as client:
         status = client.events.status()
     assert (status.records, status.capacity, status.frozen, status.percentage_full) == (390, 390, False, 100)
+
+
+def test_a_power_up_is_logged_when_it_completes_though_nobody_reads_the_state(make_device, connect) -> None:
+    device = make_device(timing=Timing(power_transition=0.3, power_off_phase=0), power_state=PowerState.OFF_SOFT)
+    connect(device).power.on()
+    deadline = time.monotonic() + 10
+    # event_log() and boot_results() only read what the device recorded: they move no transition on.
+    while not device.control.boot_results() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(device.control.boot_results()) == 1
+    sensors = [record.sensor_type for record in device.control.event_log()]
+    assert 0x0F in sensors  # IPMI sensor type 0Fh: system firmware progress (the BIOS started)

@@ -3,10 +3,12 @@
 Theory of operation:
 
 * Rule 1: time belongs to the device. A requested change starts a *transition* with an end
-  time; every read first applies whatever transitions have completed by now (``settle``), so
-  no timer thread is needed. The host shows a change at once (it is off, asleep, on from the
-  request on); the transition *completes* ``transition_seconds`` later, when the BIOS has told
-  AMT it is done: only then does the next change start and the power-up hooks run.
+  time; every read first applies whatever transitions have completed by now (``settle``). The
+  host shows a change at once (it is off, asleep, on from the request on); the transition
+  *completes* ``transition_seconds`` later, when the BIOS has told AMT it is done: only then does
+  the next change start and the power-up hooks run. The server also settles each change on its
+  event loop when it is due (an ``on_request`` hook), so a power-up boots the host, logs its
+  events and alerts subscribers at its time even when nobody reads the state.
 * Rule 2: one change at a time, and a second one waits for the first. Intel's guide tells
   consoles not to request a change before the previous one has completed (the BIOS reports
   completion to AMT, up to about 10 s); AMT makes the second request wait rather than refuse
