@@ -23,6 +23,7 @@ must carry ``Authorization: Bearer <token>`` (the token is its own, not a device
     GET    /devices/NAME/event-log           the event log (AMT_MessageLog), newest first, each record in words
     POST   /devices/NAME/event-log           {"count": 3}  log test events (alerted to subscribers too)
     GET    /devices/NAME/audit-log           the audit log (AMT_AuditLog), oldest first: who did what, from where
+    POST   /devices/NAME/console             {"text": "..."}  the host prints it on its serial port (SOL)
 
 Answers are JSON; errors are ``{"error": "..."}`` with 400 (bad input), 401 (token), 404 (no such device
 or route) or 409/504 (a wait that failed). Built on the standard library's threading HTTP server:
@@ -232,6 +233,14 @@ def _raise_events(control: DeviceControl, body: dict[str, Any], query: dict[str,
     return {"records": len(control.event_log())}
 
 
+def _print_on_host(control: DeviceControl, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
+    text = body.get("text")
+    if not isinstance(text, str) or not text:
+        raise ControlError(HTTPStatus.BAD_REQUEST, "text: a non-empty string")
+    control.print_on_host(text)
+    return {"ok": True}
+
+
 def _redirection(control: DeviceControl, body: dict[str, Any], query: dict[str, list[str]]) -> Any:
     switches = {key: body.get(key) for key in ("ider", "sol", "listener")}
     if any(value is not None and not isinstance(value, bool) for value in switches.values()):
@@ -259,6 +268,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "event-log"): lambda c, b, q: _log_rows(c.event_log()),
     ("POST", "event-log"): _raise_events,
     ("GET", "audit-log"): lambda c, b, q: _log_rows(c.audit_log()),
+    ("POST", "console"): _print_on_host,
 }
 _DEVICE_PATH = re.compile(r"^/devices/([^/]+)(?:/(.*))?$")
 

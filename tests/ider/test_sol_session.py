@@ -5,7 +5,9 @@ Every wait is for text on the console or an event of the simulator; the timeouts
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from amtkit.redirection.messages import (
 )
 from amtkit.sol import SOLParameters, SOLTimeout
 from amtsim import Timing
+from amtsim.control_http import ControlServer
 
 WAIT = 30.0
 
@@ -62,6 +65,17 @@ def test_a_logged_in_shell_answers_commands(client: Client) -> None:
         assert b"Welcome to amtsim OS 1.0" in log_in(console)
         console.write(b"echo hello over SOL\r")
         assert console.read_until(b"$ ", WAIT) == b"echo hello over SOL\r\nhello over SOL\r\nbob@amt-device:~$ "
+
+
+def test_text_printed_through_the_control_endpoint_reaches_the_sol_console(client: Client,
+                                                                           device: AMTDeviceInfo) -> None:
+    with ControlServer(lambda: [device.device], token="sol-token") as server, client.sol.session() as console:
+        request = urllib.request.Request(f"{server.url}/devices/{device.device.name}/console", method="POST",
+                                         data=json.dumps({"text": "kernel: watchdog fired\r\n"}).encode(),
+                                         headers={"Authorization": "Bearer sol-token"})
+        with urllib.request.urlopen(request, timeout=WAIT) as reply:
+            assert reply.status == 200
+        assert console.read_until(b"watchdog fired\r\n", WAIT).endswith(b"kernel: watchdog fired\r\n")
 
 
 def test_a_wrong_password_is_refused_by_the_host(client: Client) -> None:
