@@ -158,6 +158,10 @@ def _transient(error: exc.AMTError, task: Task) -> bool:
     return task.idempotent and isinstance(error, exc.TransportError)
 
 
+_PONG_WAIT = 1.0
+"""Seconds to wait for a presence pong (AMT answers in milliseconds; cut to the host's deadline)."""
+
+
 class _Cancelled(Exception):
     pass
 
@@ -242,20 +246,18 @@ class _Worker:
                                   attempts=attempts, duration=time.monotonic() - started)
             return HostResult(host, Outcome.OK, attempts=attempts, duration=time.monotonic() - started, data=data)
 
-
     def failure(self, host: str, error: exc.AMTError, deadline: float, *, attempts: int,
                 started: float) -> HostResult:
         """The host's failed result; a refused login asks the device whether it is provisioned at all."""
         if isinstance(error, exc.AuthenticationError):
-            unprovisioned = self.not_provisioned(host, error, deadline)
+            unprovisioned = self.not_provisioned(host, deadline)
             if unprovisioned is not None:
                 # The device gave no return code: the pong said it (0x20 is amtkit's word, not the device's).
                 return replace(HostResult.failure(host, unprovisioned, attempts=attempts,
                                                   duration=time.monotonic() - started), return_code=None)
         return HostResult.failure(host, error, attempts=attempts, duration=time.monotonic() - started)
 
-    def not_provisioned(self, host: str, error: exc.AuthenticationError,
-                        deadline: float) -> exc.NotProvisionedError | None:
+    def not_provisioned(self, host: str, deadline: float) -> exc.NotProvisionedError | None:
         """``NotProvisionedError`` when the host's RMCP presence pong says it is not (yet) provisioned.
 
         Such a device has no account, so it refuses every login with the same 401 as a wrong password.
@@ -277,12 +279,8 @@ class _Worker:
         return exc.NotProvisionedError(
             f"AMT is {what}: its RMCP presence pong says so, and it refused the login because no account exists "
             "yet", return_value=int(PTStatus.INVALID_PROVISIONING_STATE), host=host,
-            hint="provision it (admin or client control mode) before managing it; until then every login is "
-                 "refused, and each refused one counts toward AMT's anti-hammering lockout")
-
-
-_PONG_WAIT = 1.0
-"""Seconds to wait for a presence pong (AMT answers in milliseconds; cut to the host's deadline)."""
+            hint="provision it (admin or client control mode) before managing it: until then it has no account "
+                 "and refuses every login, whatever the password")
 
 
 class _Pool:
