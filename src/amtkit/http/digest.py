@@ -210,7 +210,7 @@ class Signer:
             raise DigestError(f"server offers only qop {','.join(challenge.qop)}; amtkit supports auth")
         self.credentials = credentials
         self.challenge = challenge
-        self._qop = "auth" if challenge.qop else None
+        self._with_qop = bool(challenge.qop)  # the header always says qop=auth: the only one AMT offers
         self._ha1 = credentials.ha1(challenge.realm)
         self._head = f'Digest username="{credentials.username}",realm="{challenge.realm}",nonce="{challenge.nonce}",'
         self._tail = f',opaque="{challenge.opaque}"' if challenge.opaque is not None else ""
@@ -225,7 +225,7 @@ class Signer:
                 self._per_uri.clear()
         ha2, uri_part = fixed
         head = self._head
-        if self._qop is None:
+        if not self._with_qop:
             response = _md5(f"{self._ha1}:{self.challenge.nonce}:{ha2}")
             return f'{head}{uri_part}{response}"{self._tail}'
         cnonce = cnonce or new_cnonce()
