@@ -67,6 +67,9 @@ class Faults:
     """Classes whose intrinsic operations fail with InternalError AMT-STATUS 1."""
     amt_disabled: bool = False
     """AMT switched off in the MEBx: no listeners at all."""
+    web_ports_closed: bool = False
+    """The WS-Man ports refuse connections while RMCP (and redirection) still answer: AMT 6.1 and later
+    before provisioning, whose presence pong names open port 0. Only read when the device starts."""
     hang: bool = False
     """A hung management engine: connections are accepted, requests are read, nothing is ever answered."""
     busy: bool = False
@@ -163,7 +166,8 @@ class DeviceConfig:
     """Open WS-Man connections (both ports) at most; at the cap the longest-idle one makes room."""
     condition: str = "healthy"
     """What this machine is, as the scenario states it (``healthy``, ``hung``, ``no-listener``,
-    ``wrong-password``, ``power-unknown``, ``busy``, ``goes-silent``; see :mod:`amtsim.fleetgen`): the
+    ``wrong-password``, ``power-unknown``, ``busy``, ``goes-silent``, ``not-provisioned``,
+    ``unprovisioned-closed``; see :mod:`amtsim.fleetgen`): the
     truth a test compares a console's verdict with. Stating a condition also sets the switches
     that make it so, unless the scenario sets them itself."""
     timing: Timing = field(default_factory=Timing)

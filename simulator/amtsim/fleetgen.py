@@ -51,6 +51,9 @@ CONDITIONS: dict[str, Condition] = {
                              {"silent_after_requests": 1}),
     "not-provisioned": Condition("AMT present but not set up: no account logs in",
                                  settings={"provisioning_state": "pre"}),
+    "unprovisioned-closed": Condition("AMT present, not set up, its web ports closed until it is (AMT 6.1+): only "
+                                      "RMCP answers", {"web_ports_closed": True},
+                                      settings={"provisioning_state": "pre"}),
 }
 
 

@@ -618,11 +618,12 @@ class Simulator:
         def factory() -> WSManProtocol:
             return WSManProtocol(device, table)
 
-        http = await listening("TCP", config.address, config.http_port, "WS-Man HTTP", loop.create_server(
-            factory, config.address, config.http_port, reuse_address=True, backlog=512))
-        config.http_port = http.sockets[0].getsockname()[1]
-        servers.append(http)
-        if config.tls_port is not None:
+        if not config.faults.web_ports_closed:
+            http = await listening("TCP", config.address, config.http_port, "WS-Man HTTP", loop.create_server(
+                factory, config.address, config.http_port, reuse_address=True, backlog=512))
+            config.http_port = http.sockets[0].getsockname()[1]
+            servers.append(http)
+        if config.tls_port is not None and not config.faults.web_ports_closed:
             def tls_factory() -> WSManProtocol:
                 return WSManProtocol(device, table, tls=True)
 

@@ -23,6 +23,7 @@ POWER_STATUS_TRUTH: dict[str, str | None] = {
     "busy": "busy",
     "goes-silent": "timeout",
     "not-provisioned": "not-provisioned",  # its RMCP pong says pre-provisioning (state byte 0)
+    "unprovisioned-closed": "not-provisioned",  # its web ports refuse; the pong says pre-provisioning
 }
 
 

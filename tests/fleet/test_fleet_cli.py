@@ -57,6 +57,15 @@ def test_a_device_that_is_not_provisioned_is_reported_so_not_as_a_wrong_password
     assert json.loads(result.stdout)["summary"]["categories"] == {"auth-failed": 1, "not-provisioned": 1}
 
 
+def test_a_device_whose_web_ports_stay_closed_until_provisioned_is_not_provisioned(sim_fleet, cli) -> None:
+    net = sim_fleet(2, "unprovisioned-closed=50%,no-listener=50%")
+    result = cli("power", "status", *fleet_args(net, "--json"))
+    rows = {row["host"]: row for row in json.loads(result.stdout)["results"]}
+    closed = rows[net.with_condition("unprovisioned-closed")[0]]
+    assert closed["category"] == "not-provisioned" and "refused the connection" in closed["message"]
+    assert rows[net.with_condition("no-listener")[0]]["category"] == "unreachable"  # no pong: nothing there
+
+
 def test_telling_an_unprovisioned_device_apart_spends_no_further_login(sim_fleet, cli) -> None:
     net = sim_fleet(2, "not-provisioned=50%,wrong-password=50%")
     cli("power", "status", *fleet_args(net))

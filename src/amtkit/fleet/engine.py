@@ -248,21 +248,23 @@ class _Worker:
 
     def failure(self, host: str, error: exc.AMTError, deadline: float, *, attempts: int,
                 started: float) -> HostResult:
-        """The host's failed result; a refused login asks the device whether it is provisioned at all."""
-        if isinstance(error, exc.AuthenticationError):
-            unprovisioned = self.not_provisioned(host, deadline)
+        """The host's failed result; a refused login or connection asks the device whether it is provisioned at all
+        (AMT 6.1 and later may keep its web ports closed until it is)."""
+        if isinstance(error, (exc.AuthenticationError, exc.UnreachableError)):
+            unprovisioned = self.not_provisioned(host, error, deadline)
             if unprovisioned is not None:
                 # The device gave no return code: the pong said it (0x20 is amtkit's word, not the device's).
                 return replace(HostResult.failure(host, unprovisioned, attempts=attempts,
                                                   duration=time.monotonic() - started), return_code=None)
         return HostResult.failure(host, error, attempts=attempts, duration=time.monotonic() - started)
 
-    def not_provisioned(self, host: str, deadline: float) -> exc.NotProvisionedError | None:
+    def not_provisioned(self, host: str, error: exc.AMTError, deadline: float) -> exc.NotProvisionedError | None:
         """``NotProvisionedError`` when the host's RMCP presence pong says it is not (yet) provisioned.
 
-        Such a device has no account, so it refuses every login with the same 401 as a wrong password.
-        The pong tells the two apart without credentials: no further login is spent (anti-hammering).
-        ``None`` when the pong says provisioned, or no pong comes (RMCP answers off, filtered).
+        Such a device has no account, so it refuses every login with the same 401 as a wrong password, or
+        (AMT 6.1 and later) keeps its web ports closed like a machine without AMT. The pong tells them apart
+        without credentials: no further login is spent (anti-hammering). ``None`` when the pong says
+        provisioned, or no pong comes (RMCP answers off, filtered, nothing there).
         """
         port = self.options.rmcp_port
         left = deadline - time.monotonic()
@@ -276,11 +278,13 @@ class _Worker:
         if pong is None or not pong.is_intel or pong.provisioning_state is PongState.POST:
             return None
         what = "not provisioned" if pong.provisioning_state is PongState.PRE else "still being provisioned"
+        refused = ("it refused the connection" if isinstance(error, exc.UnreachableError)
+                   else "it refused the login because no account exists yet")
         return exc.NotProvisionedError(
-            f"AMT is {what}: its RMCP presence pong says so, and it refused the login because no account exists "
-            "yet", return_value=int(PTStatus.INVALID_PROVISIONING_STATE), host=host,
+            f"AMT is {what}: its RMCP presence pong says so, and {refused}",
+            return_value=int(PTStatus.INVALID_PROVISIONING_STATE), host=host,
             hint="provision it (admin or client control mode) before managing it: until then it has no account "
-                 "and refuses every login, whatever the password")
+                 "to log in with")
 
 
 class _Pool:
