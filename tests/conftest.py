@@ -287,6 +287,15 @@ def make_device(amt_simulator, new_device):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def fresh_old_tls_warnings() -> None:
+    """amtkit warns of old TLS once per device address and version per process: forget the earlier warnings (a
+    device of this test may have the address an earlier one had)."""
+    from amtkit import tls as amt_tls
+
+    amt_tls._warned.clear()
+
+
+@pytest.fixture
 def client_transport() -> str:
     """The WS-Man transport ``connect`` gives clients; ``tests/client`` runs with each of them."""
     return "builtin"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -111,6 +111,10 @@ class Client:
             requests auth object; digest from ``username``/``password`` otherwise.
         generation: ``"auto"`` (from the AMT version: Identify or the ``Server`` header), ``"wsman"``
             or ``"eoi"`` (legacy SOAP, AMT 2.x-8.x): which protocol ``power`` and ``defense`` speak.
+        allow_old_tls: with ``tls``, also accept TLS 1.0/1.1 and their SHA-1 suites (firmware before
+            AMT 12 speaks nothing newer): the same as ``TLSConfig(allow_old_tls=True)``. A connection
+            that negotiates them warns (:class:`amtkit.tls.OldTLSWarning`). Without ``tls`` it is a
+            :class:`~amtkit.exceptions.UsageError`.
     """
 
     def __init__(
@@ -129,12 +133,13 @@ class Client:
         transport: str | object = "builtin",
         auth: object = None,
         generation: str = "auto",
+        allow_old_tls: bool = False,
     ) -> None:
         if operation_timeout < names.MIN_OPERATION_TIMEOUT_SECONDS:
             raise exc.LocalProtocolError(
                 f"operation_timeout {operation_timeout:g} s is below the {names.MIN_OPERATION_TIMEOUT_SECONDS} s "
                 "AMT accepts", host=host)
-        tls_config = TLSConfig() if tls is True else (tls or None)
+        tls_config = _tls_config(tls, allow_old_tls, host)
         if isinstance(timeout, (int, float)):
             try:
                 timeout = Timeout(float(timeout))
@@ -517,6 +522,17 @@ def _looks_amt(reply: HTTPReply) -> bool:
 
 GENERATIONS = ("auto", "wsman", "eoi")
 """``Client(generation=...)``: decide from the version, or force WS-Man or legacy SOAP."""
+
+
+def _tls_config(tls: TLSConfig | bool | None, allow_old_tls: bool, host: str) -> TLSConfig | None:
+    config = TLSConfig() if tls is True else (tls or None)
+    if not allow_old_tls:
+        return config
+    if config is None:
+        raise exc.UsageError("allow_old_tls applies to TLS connections, and tls is not set", host=host,
+                             hint="pass tls=TLSConfig(...) (a pin, a CA file) as well, or leave allow_old_tls off "
+                                  "for plain HTTP on 16992")
+    return replace(config, allow_old_tls=True)
 
 
 def _make_transport(kind: str | object, host: str, *, auth: object, **settings: Any) -> WSManTransport:

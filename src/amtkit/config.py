@@ -50,6 +50,10 @@ class TLSConfig:
     ``insecure=True`` turns checking off and must be asked for by name. ``client_cert`` (a PEM
     path, or ``(cert, key)``) is presented for mutual TLS.
 
+    ``allow_old_tls=True`` also accepts TLS 1.0 and 1.1 and their SHA-1 suites, which firmware
+    before AMT 12 (every legacy SOAP machine) speaks exclusively; off, amtkit needs TLS 1.2. A
+    connection that does end up on TLS 1.0/1.1 warns (:class:`amtkit.tls.OldTLSWarning`).
+
     Equal configurations share one SSL context per process (:func:`amtkit.tls.client_context`).
     """
 
@@ -58,6 +62,7 @@ class TLSConfig:
     insecure: bool = False
     client_cert: str | tuple[str, str] | None = None
     pin_file: str | None = None
+    allow_old_tls: bool = False
 
     def __post_init__(self) -> None:
         if self.pin_sha256 is not None:

@@ -152,7 +152,8 @@ class RequestsTransport(TransportSettings):
         except exc.AMTError:
             raise
         except requests.RequestException as error:
-            raise transport_error(error, host=self.host, port=self.port, timeout=current.read) from error
+            raise transport_error(error, host=self.host, port=self.port, timeout=current.read,
+                                  tls=self.tls) from error
         return HTTPReply(response.status_code, Headers(list(response.headers.items())), data)
 
     def _read(self, response: requests.Response) -> bytes:

@@ -17,6 +17,10 @@ What a fleet job needs to stay cheap:
   an idle connection, or a new client for the same device, skips the full handshake when the
   device resumes. Pins are checked on resumed connections too (the session carries the
   certificate).
+
+Old firmware: AMT before 12 speaks TLS 1.0/1.1 only, with SHA-1 suites, which OpenSSL 3 refuses above
+security level 0. ``TLSConfig(allow_old_tls=True)`` gets its own context that accepts them (and every
+connection that ends up on TLS 1.0/1.1 warns, :class:`OldTLSWarning`); the default stays TLS 1.2+.
 """
 
 from __future__ import annotations
@@ -26,12 +30,55 @@ import os
 import socket
 import ssl
 import threading
+import warnings
 from collections import OrderedDict
 
 from . import exceptions as exc
 from .config import TLSConfig
 
-__all__ = ["PinFile", "client_context", "fetch_sha256", "peer_sha256", "remember_session", "wrap_socket"]
+__all__ = ["OldTLSWarning", "PinFile", "client_context", "fetch_sha256", "peer_sha256", "remember_session", "wrap_socket"]
+
+#: Python's client default suites less its ``!SHA1``, plus plain-RSA AES-CBC with SHA-1 (what TLS 1.0/1.1
+#: AMT offers), at OpenSSL's security level 0: levels 1 and up refuse TLS 1.0/1.1 handshakes outright.
+OLD_TLS_CIPHERS = ("@SECLEVEL=0:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:AES256-SHA:AES128-SHA:"
+                   "!aNULL:!eNULL:!aDSS:!AESCCM")
+
+#: ``SSLSocket.version()`` names of the versions ``allow_old_tls`` admits, as people write them.
+OLD_VERSIONS = {"TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1"}
+
+
+class OldTLSWarning(UserWarning):
+    """A connection negotiated TLS 1.0 or 1.1 (allowed by ``TLSConfig(allow_old_tls=True)``)."""
+
+
+class _OldTLSSocket(ssl.SSLSocket):
+    """The sockets of an old-TLS context: they say so when a handshake lands on TLS 1.0/1.1, whichever
+    transport made it (the built-in one, or urllib3 under requests and legacy SOAP)."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        super().do_handshake(block)
+        old = OLD_VERSIONS.get(self.version() or "")
+        if old is None:
+            return
+        # Once per device and version: every reconnect would say it again, and the warnings module's own
+        # once-only registry is reset whenever a filter changes (requests changes them on every request).
+        peer = _peer(self)
+        with _lock:
+            if (peer, old) in _warned:
+                return
+            _warned.add((peer, old))
+        warnings.warn(f"{peer} negotiated {old}, which has known weaknesses (old firmware; accepted because old "
+                      "TLS was allowed)", OldTLSWarning, stacklevel=2)
+
+
+def _peer(sock: ssl.SSLSocket) -> str:
+    try:
+        address = sock.getpeername()
+    except OSError:
+        return sock.server_hostname or "the device"
+    host = sock.server_hostname or address[0]
+    return f"{host} port {address[1]}" if isinstance(address, tuple) else str(host)
+
 
 #: Sessions kept for resumption, per context (least recently used dropped first).
 MAX_SESSIONS = 8192
@@ -39,6 +86,7 @@ MAX_SESSIONS = 8192
 _contexts: dict[TLSConfig, ssl.SSLContext] = {}
 _sessions: dict[int, OrderedDict[tuple[str, int], ssl.SSLSession]] = {}
 _lock = threading.Lock()
+_warned: set[tuple[str, str]] = set()
 
 
 def client_context(tls: TLSConfig) -> ssl.SSLContext:
@@ -69,7 +117,10 @@ def _build_context(tls: TLSConfig) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1_2  # AMT 12 and later; TLS 1.0/1.1 are broken
+    if tls.allow_old_tls:
+        _allow_old_tls(context)
+    else:
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # AMT 12 and later; TLS 1.0/1.1 are broken
     if tls.client_cert is not None:
         cert, key = (tls.client_cert, None) if isinstance(tls.client_cert, str) else tls.client_cert
         try:
@@ -82,9 +133,28 @@ def _build_context(tls: TLSConfig) -> ssl.SSLContext:
     return context
 
 
+def _allow_old_tls(context: ssl.SSLContext) -> None:
+    """Accept TLS 1.0/1.1 and their suites on ``context`` (asked for by name: AMT before 12 speaks nothing else)."""
+    with warnings.catch_warnings():  # Python deprecates TLS 1.0/1.1: the option exists for firmware that needs them
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers(OLD_TLS_CIPHERS)
+    context.sslsocket_class = _OldTLSSocket
+
+
+OLD_TLS_OPTION = "--allow-old-tls, allow_old_tls=True"
+"""How the CLI and the library ask for TLS 1.0/1.1, as hints name it."""
+
 HANDSHAKE_HINT = ("check that the port speaks TLS (16993/16995) and the TLS versions both sides allow (amtkit needs "
-                  "TLS 1.2: AMT 12 or later)")
+                  f"TLS 1.2, AMT 12 or later, unless old TLS is allowed: {OLD_TLS_OPTION})")
 """What a failed handshake's error says to check, whichever transport made it."""
+
+
+def handshake_hint(tls: TLSConfig) -> str:
+    """:data:`HANDSHAKE_HINT`, less the advice to allow old TLS once it is allowed."""
+    if tls.allow_old_tls:
+        return "check that the port speaks TLS (16993/16995); TLS 1.0 to 1.3 were offered"
+    return HANDSHAKE_HINT
 
 
 def _reason(error: Exception) -> str:
@@ -247,7 +317,8 @@ def wrap_socket(raw: socket.socket, tls: TLSConfig, host: str, *, context: ssl.S
         raw.close()
         if isinstance(error, (TimeoutError, socket.timeout)):
             raise exc.ReadTimeoutError(f"{what} did not finish in time", host=host) from error
-        raise exc.TLSError(f"{what} failed: {error}", reason="protocol", host=host, hint=HANDSHAKE_HINT) from error
+        raise exc.TLSError(f"{what} failed: {error}", reason="protocol", host=host,
+                           hint=handshake_hint(tls)) from error
     if pin and peer_sha256(sock) != pin:
         sock.close()
         forget_session(context, host, port)

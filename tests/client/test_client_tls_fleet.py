@@ -146,7 +146,48 @@ def test_amt_11_speaks_only_tls_1_1_or_older_so_amtkit_says_it_needs_1_2(make_de
             pytest.raises(exc.TLSError) as caught:
         client.get(GENERAL)
     assert caught.value.reason == "protocol"
-    assert "TLS 1.2" in caught.value.hint
+    assert "TLS 1.2" in caught.value.hint and "--allow-old-tls" in caught.value.hint
+
+
+# -- old TLS, asked for by name ----------------------------------------------------------------
+
+def test_allowing_old_tls_gives_its_own_context_and_leaves_the_default_at_tls_1_2() -> None:
+    default = amt_tls.client_context(TLSConfig(insecure=True))
+    old = amt_tls.client_context(TLSConfig(insecure=True, allow_old_tls=True))
+    assert old is not default
+    assert amt_tls.client_context(TLSConfig(insecure=True, allow_old_tls=True)) is old
+    assert default.minimum_version == ssl.TLSVersion.TLSv1_2
+    assert old.minimum_version == ssl.TLSVersion.TLSv1
+    assert {"AES128-SHA", "AES256-SHA"} <= {suite["name"] for suite in old.get_ciphers()}
+    assert "AES128-SHA" not in {suite["name"] for suite in default.get_ciphers()}
+
+
+@pytest.mark.parametrize("transport", ["builtin", "requests"])
+def test_amt_11_is_reached_over_tls_1_1_when_old_tls_is_allowed_with_a_warning(make_device, transport: str,
+                                                                             fresh_old_tls_warnings) -> None:
+    device = make_device(tls=True, amt_version="11.8.50")
+    with tls_client(device, TLSConfig(pin_sha256=device.tls_sha256), transport=transport,
+                    allow_old_tls=True) as client, pytest.warns(amt_tls.OldTLSWarning) as caught:
+        instance = client.get(GENERAL)
+    assert instance["HostName"]
+    assert "negotiated TLS 1.1" in str(caught[0].message)
+    assert f"port {device.tls_port}" in str(caught[0].message)
+
+
+def test_allowing_old_tls_still_negotiates_tls_1_2_with_firmware_that_speaks_it_and_does_not_warn(
+        make_device, recwarn: pytest.WarningsRecorder) -> None:
+    device = make_device(tls=True, amt_version="16.1.25")
+    with tls_client(device, TLSConfig(pin_sha256=device.tls_sha256, allow_old_tls=True)) as client:
+        client.get(GENERAL)
+        sock = client.transport._socket  # type: ignore[attr-defined]
+        assert sock.version() == "TLSv1.2"
+    assert not [w for w in recwarn if issubclass(w.category, amt_tls.OldTLSWarning)]
+
+
+def test_allow_old_tls_without_tls_is_a_usage_error() -> None:
+    with pytest.raises(exc.UsageError) as caught:
+        Client("127.0.0.1", password="p", allow_old_tls=True)
+    assert "tls=TLSConfig" in caught.value.hint
 
 
 # -- certificates and pins per host ------------------------------------------------------------

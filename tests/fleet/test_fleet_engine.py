@@ -152,7 +152,7 @@ def test_built_in_tasks_are_rebuilt_from_their_spec() -> None:
 def test_options_survive_the_store_round_trip() -> None:
     from amtkit.config import TLSConfig
 
-    options = FleetOptions(concurrency=7, deadline=3, tls=TLSConfig(pin_sha256="ab" * 32), port=16993)
+    options = FleetOptions(concurrency=7, deadline=3, tls=TLSConfig(pin_sha256="ab" * 32, allow_old_tls=True), port=16993)
     assert FleetOptions.from_dict(json.loads(json.dumps(options.to_dict()))) == options
 
 

@@ -1,16 +1,22 @@
-"""Legacy SOAP on the TLS port (16993): the simulated AMT 5 serves it with its era's TLS (1.0/1.1), and
-amtkit, whose TLS starts at 1.2, refuses that handshake with a hint that names the era and the way that
-works, rather than a connection-pool traceback's text."""
+"""Legacy SOAP on the TLS port (16993): the simulated AMT 5 serves it with its era's TLS (1.0/1.1). amtkit,
+whose TLS starts at 1.2, refuses that handshake with a hint that names the era and the ways that work, rather
+than a connection-pool traceback's text; asked for by name (``allow_old_tls``, ``--allow-old-tls``), it speaks
+that TLS and says so."""
 
 from __future__ import annotations
 
+import json
+import os
 import ssl
+import subprocess
+import sys
 import warnings
 
 import pytest
 
 from amtkit import exceptions as exc
 from amtkit.config import TLSConfig
+from amtkit.tls import OldTLSWarning
 
 RC = "http://schemas.intel.com/platform/client/RemoteControl/2004/01"
 HEADERS = (("Host", "127.0.0.1:16993"), ("Content-Type", "text/xml; charset=utf-8"),
@@ -62,4 +68,41 @@ def test_amtkit_over_tls_to_legacy_firmware_is_a_tls_error_naming_the_era_and_po
     error = caught.value
     assert (error.reason, error.exit_code) == ("protocol", 4)
     assert error.message.startswith("TLS handshake failed: ") and "HTTPSConnectionPool" not in error.message
-    assert "TLS 1.0/1.1" in error.hint and "16992" in error.hint
+    assert "TLS 1.0/1.1" in error.hint and "16992" in error.hint and "--allow-old-tls" in error.hint
+
+
+def test_legacy_soap_over_tls_1_1_works_when_old_tls_is_allowed_and_warns(make_device, connect,
+                                                                          fresh_old_tls_warnings) -> None:
+    device = make_device(amt_version="5.0.1", tls=True)
+    client = connect(device, port=device.tls_port, tls=TLSConfig(pin_sha256=device.tls_sha256), generation="eoi",
+                     allow_old_tls=True)
+    with pytest.warns(OldTLSWarning, match="negotiated TLS 1.1"):
+        client.power.off()
+    assert client.power.state() == 8  # CIM PowerState 8: off (soft)
+    assert device.device.stats.eoi_requests >= 2
+
+
+def amtkit_over_tls(device, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "AMT_PASSWORD": device.password}
+    env.pop("AMTKIT_GENERATION", None)
+    env.pop("AMTKIT_TRANSPORT", None)
+    return subprocess.run([sys.executable, "-m", "amtkit.cli.main", "power", "status", device.host,
+                           "--port", str(device.tls_port), "--pin-sha256", device.tls_sha256, "--generation", "eoi",
+                           *args], capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def test_cli_power_status_over_legacy_soap_and_tls_1_1_with_allow_old_tls(make_device) -> None:
+    device = make_device(amt_version="5.0.1", tls=True)
+    result = amtkit_over_tls(device, "--allow-old-tls", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["asf_state"] == 0  # ASF S0: working
+    warning = [line for line in result.stderr.splitlines() if line.startswith("amtkit: warning:")]
+    assert len(warning) == 1 and "negotiated TLS 1.1" in warning[0], result.stderr
+    assert device.device.stats.eoi_requests > 0
+
+
+def test_cli_without_allow_old_tls_exits_4_naming_the_option(make_device) -> None:
+    device = make_device(amt_version="5.0.1", tls=True)
+    result = amtkit_over_tls(device)
+    assert result.returncode == 4
+    assert "--allow-old-tls" in result.stderr and "Traceback" not in result.stderr

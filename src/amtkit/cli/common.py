@@ -72,7 +72,8 @@ class Connection:
 
 
 def connection_options(command: F) -> F:
-    """Add ``--user --port --tls --ca-file --pin-sha256 --pin-file --insecure --client-cert --timeout --json``."""
+    """Add ``--user --port --tls --ca-file --pin-sha256 --pin-file --insecure --client-cert --allow-old-tls
+    --timeout --generation --transport --json``."""
     options = [
         click.option("--user", "-u", "username", envvar=USER_ENV, default="admin", show_default=True,
                      help=f"Digest user (or {USER_ENV}). The password comes from {PASSWORD_ENV} or a prompt."),
@@ -87,6 +88,9 @@ def connection_options(command: F) -> F:
         click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate (not recommended)."),
         click.option("--client-cert", type=click.Path(exists=True, dir_okay=False),
                      help="PEM with client certificate and key for mutual TLS."),
+        click.option("--allow-old-tls", is_flag=True,
+                     help="Also accept TLS 1.0/1.1 and their SHA-1 suites, all firmware before AMT 12 speaks "
+                          "(implies --tls; warns when a connection uses them)."),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
                      help="Seconds to wait for each answer."),
         click.option("--generation", type=click.Choice(["auto", "wsman", "eoi"]), envvar=GENERATION_ENV,
@@ -106,12 +110,13 @@ def connection_options(command: F) -> F:
 
 def make_connection(username: str, port: int | None, tls: bool, ca_file: str | None, pin_sha256: str | None,
                     insecure: bool, client_cert: str | None, timeout: float, as_json: bool,
-                    generation: str = "auto", transport: str = "builtin", pin_file: str | None = None) -> Connection:
+                    generation: str = "auto", transport: str = "builtin", pin_file: str | None = None,
+                    allow_old_tls: bool = False) -> Connection:
     tls_config = None
-    if tls or ca_file or pin_sha256 or pin_file or insecure or client_cert:
+    if tls or ca_file or pin_sha256 or pin_file or insecure or client_cert or allow_old_tls:
         try:
             tls_config = TLSConfig(ca_file=ca_file, pin_sha256=pin_sha256, insecure=insecure, client_cert=client_cert,
-                                   pin_file=pin_file)
+                                   pin_file=pin_file, allow_old_tls=allow_old_tls)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--pin-sha256") from error
     return Connection(username=username, port=port, tls=tls_config, timeout=timeout, as_json=as_json,

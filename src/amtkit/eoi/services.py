@@ -30,10 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = ["LegacySOAP", "wsdl_path"]
 
-# AMT 2.x-8.x offer TLS 1.0 and 1.1 only; amtkit's TLS starts at 1.2 (amtkit.tls), so their TLS port never
-# completes a handshake with it: say which way works instead of the generic TLS advice.
-_LEGACY_TLS_HINT = ("AMT 8 and older (legacy SOAP) speak only TLS 1.0/1.1, which amtkit does not accept (it needs "
-                    "TLS 1.2); reach them on port 16992 without --tls, on a network you trust")
+# AMT 2.x-8.x offer TLS 1.0 and 1.1 only; amtkit's TLS starts at 1.2 (amtkit.tls) unless old TLS is allowed, so
+# their TLS port completes no handshake by default: say which ways work instead of the generic TLS advice.
+_LEGACY_TLS_HINT = ("AMT 8 and older (legacy SOAP) speak only TLS 1.0/1.1, which amtkit accepts only when asked: "
+                    "--allow-old-tls (allow_old_tls=True); or reach them on port 16992 without --tls, on a network "
+                    "you trust")
 
 _DOCUMENTS: dict[str, Any] = {}
 _DOCUMENTS_LOCK = threading.Lock()
@@ -121,8 +122,9 @@ class LegacySOAP:
         zeep_exc = self._zeep.exceptions
         host, transport = self._client.host, self._client.transport
         if isinstance(error, requests.RequestException):
-            mapped = transport_error(error, host=host, port=transport.port, timeout=transport.timeout.read)
-            if isinstance(mapped, exc.TLSError) and mapped.reason == "protocol":
+            tls = transport.tls
+            mapped = transport_error(error, host=host, port=transport.port, timeout=transport.timeout.read, tls=tls)
+            if isinstance(mapped, exc.TLSError) and mapped.reason == "protocol" and not (tls and tls.allow_old_tls):
                 mapped.hint = _LEGACY_TLS_HINT
             return mapped
         if isinstance(error, zeep_exc.TransportError):

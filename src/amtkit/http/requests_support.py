@@ -197,8 +197,10 @@ def _chain(error: BaseException) -> str:
     return " | ".join(parts)
 
 
-def transport_error(error: requests.RequestException, *, host: str, port: int, timeout: float) -> exc.AMTError:
-    """The amtkit error for a requests failure."""
+def transport_error(error: requests.RequestException, *, host: str, port: int, timeout: float,
+                    tls: TLSConfig | None = None) -> exc.AMTError:
+    """The amtkit error for a requests failure (``tls``: the settings of the connection, for a failed handshake's
+    hint)."""
     text = _chain(error)
     if isinstance(error, requests.exceptions.ProxyError):
         return exc.UnreachableError(f"the HTTP proxy failed: {_short(text)}", host=host,
@@ -215,7 +217,7 @@ def transport_error(error: requests.RequestException, *, host: str, port: int, t
                                                 "--pin-sha256")
         # The innermost error is the handshake's own reason; the pool and retry wrappers around it say nothing.
         return exc.TLSError(f"TLS handshake failed: {_short(text.rsplit(' | ', 1)[-1])}", reason="protocol",
-                            host=host, hint=amt_tls.HANDSHAKE_HINT)
+                            host=host, hint=amt_tls.HANDSHAKE_HINT if tls is None else amt_tls.handshake_hint(tls))
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return exc.ConnectTimeoutError(f"no connection to port {port} within {timeout:g} s", host=host)
     if isinstance(error, requests.exceptions.ReadTimeout):
