@@ -36,7 +36,8 @@ from collections import OrderedDict
 from . import exceptions as exc
 from .config import TLSConfig
 
-__all__ = ["OldTLSWarning", "PinFile", "client_context", "fetch_sha256", "peer_sha256", "remember_session", "wrap_socket"]
+__all__ = ["OldTLSWarning", "PinFile", "client_context", "fetch_sha256", "peer_sha256", "remember_session",
+           "wrap_socket"]
 
 #: Python's client default suites less its ``!SHA1``, plus plain-RSA AES-CBC with SHA-1 (what TLS 1.0/1.1
 #: AMT offers), at OpenSSL's security level 0: levels 1 and up refuse TLS 1.0/1.1 handshakes outright.
@@ -337,8 +338,9 @@ def session_to_keep(sock: ssl.SSLSocket) -> bool:
     return not sock.session_reused or sock.version() == "TLSv1.3"
 
 
-def fetch_sha256(host: str, port: int, *, timeout: float = 10.0) -> str:
-    """Connect without verifying and return the SHA-256 of the certificate the device presents.
+def fetch_sha256(host: str, port: int, *, timeout: float = 10.0, allow_old_tls: bool = False) -> str:
+    """Connect without verifying and return the SHA-256 of the certificate the device presents
+    (``allow_old_tls``: over TLS 1.0/1.1 too, as firmware before AMT 12 needs).
 
     For trust on first use: show the fingerprint to a person, who compares it with the one the
     device's MEBx or provisioning record shows, then pins it. Nothing here says it is genuine.
@@ -351,7 +353,7 @@ def fetch_sha256(host: str, port: int, *, timeout: float = 10.0) -> str:
         raise exc.UnreachableError(f"connection to port {port} refused", host=host) from error
     except OSError as error:
         raise exc.UnreachableError(f"cannot reach port {port}: {error.strerror or error}", host=host) from error
-    sock = wrap_socket(raw, TLSConfig(insecure=True), host, port=port)
+    sock = wrap_socket(raw, TLSConfig(insecure=True, allow_old_tls=allow_old_tls), host, port=port)
     try:
         return peer_sha256(sock)
     finally:

@@ -174,14 +174,28 @@ def test_amt_11_is_reached_over_tls_1_1_when_old_tls_is_allowed_with_a_warning(m
     assert f"port {device.tls_port}" in str(caught[0].message)
 
 
+@pytest.mark.parametrize("amt_version", ["13.0.40", "16.1.25"])  # TLS 1.1 and 1.2 offered; TLS 1.2 only
 def test_allowing_old_tls_still_negotiates_tls_1_2_with_firmware_that_speaks_it_and_does_not_warn(
-        make_device, recwarn: pytest.WarningsRecorder) -> None:
-    device = make_device(tls=True, amt_version="16.1.25")
+        make_device, recwarn: pytest.WarningsRecorder, amt_version: str) -> None:
+    device = make_device(tls=True, amt_version=amt_version)
     with tls_client(device, TLSConfig(pin_sha256=device.tls_sha256, allow_old_tls=True)) as client:
         client.get(GENERAL)
         sock = client.transport._socket  # type: ignore[attr-defined]
         assert sock.version() == "TLSv1.2"
     assert not [w for w in recwarn if issubclass(w.category, amt_tls.OldTLSWarning)]
+
+
+def test_fingerprint_of_amt_11_needs_allow_old_tls_and_then_records_its_pin(make_device, tmp_path: Path,
+                                                                           fresh_old_tls_warnings) -> None:
+    device = make_device(tls=True, amt_version="11.8.50")
+    pins = tmp_path / "pins.txt"
+    command = ["fingerprint", device.host, "--port", str(device.tls_port), "--pin-file", str(pins)]
+    refused = CliRunner().invoke(main, command)
+    assert refused.exit_code == 4 and "--allow-old-tls" in refused.output
+    recorded = CliRunner().invoke(main, [*command, "--allow-old-tls"])
+    assert recorded.exit_code == 0, recorded.output
+    assert f"amtkit: warning: {device.host} port {device.tls_port} negotiated TLS 1.1" in recorded.output
+    assert pins.read_text().split()[:2] == [device.host, device.tls_sha256]
 
 
 def test_allow_old_tls_without_tls_is_a_usage_error() -> None:

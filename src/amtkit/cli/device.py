@@ -67,9 +67,12 @@ for _param in identify.params:  # Identify sends no credentials: --user says whe
 @click.option("--pin-file", type=click.Path(dir_okay=False),
               help="Record each new host's fingerprint in this pin file (trust on first use) and check "
                    "the ones already in it.")
+@click.option("--allow-old-tls", is_flag=True,
+              help="Also accept TLS 1.0/1.1, all firmware before AMT 12 speaks (warns when a host uses them).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @handle_errors
-def fingerprint(hosts: tuple[str, ...], port: int, timeout: float, pin_file: str | None, as_json: bool) -> None:
+def fingerprint(hosts: tuple[str, ...], port: int, timeout: float, pin_file: str | None, allow_old_tls: bool,
+                as_json: bool) -> None:
     """Show the SHA-256 fingerprint of each HOST's TLS certificate, to pin it with --pin-sha256.
 
     Nothing is verified: compare the fingerprint with one you trust (the provisioning record,
@@ -83,7 +86,7 @@ def fingerprint(hosts: tuple[str, ...], port: int, timeout: float, pin_file: str
     pins = PinFile(pin_file) if pin_file else None
     mismatched: list[str] = []
     for host in hosts:
-        digest = fetch_sha256(host, port, timeout=timeout)
+        digest = fetch_sha256(host, port, timeout=timeout, allow_old_tls=allow_old_tls)
         data: dict[str, Any] = {"ok": True, "host": host, "port": port, "sha256": digest}
         if pins is not None:
             recorded = pins.pin_for(host)

@@ -29,7 +29,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "events subscriptions": ("amtkit events subscriptions 10.0.0.5",),
     "events tail": ("amtkit events tail -f",),
     "events unsubscribe": ("amtkit events unsubscribe 10.0.0.5 --all",),
-    "fingerprint": ("amtkit fingerprint 10.0.0.5",),
+    "fingerprint": ("amtkit fingerprint 10.0.0.5", "amtkit fingerprint 10.0.0.7 --pin-file pins.txt --allow-old-tls"),
     "identify": ("amtkit identify 10.0.0.5", "amtkit identify 10.0.0.1-40 --csv"),
     "ider boot": ("amtkit ider boot 10.0.0.5 --cd rescue.iso",),
     "inventory": ("amtkit inventory 10.0.0.5 --json",),
