@@ -189,3 +189,31 @@ def test_ctrl_c_prints_the_report_of_what_was_done_and_exits_130(sim_fleet, cli)
     assert report["summary"]["ok"] >= 2 and report["summary"]["cancelled"] >= 1
     assert report["summary"]["ok"] + report["summary"]["cancelled"] == 20
     assert "Traceback" not in err
+
+
+def _one_host_args(net, host: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [host, "--port", str(net.port), "--rmcp-port", str(net.port), "--timeout", "1", "--json"]
+
+
+def test_one_unprovisioned_machine_is_reported_not_provisioned_with_exit_7(sim_fleet, cli) -> None:
+    net = sim_fleet(1, "not-provisioned=100%")
+    result = cli("power", "status", *_one_host_args(net, net.hosts[0]))
+    assert result.returncode == 7, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["ok"], answer["category"], answer["host"]) == (False, "not-provisioned", net.hosts[0])
+    assert "presence pong" in answer["message"] and answer["hint"].startswith("provision it")
+    assert net.stats(net.hosts[0])["http_requests"] == 2  # one login, nothing more
+
+
+def test_one_machine_refusing_a_wrong_password_stays_auth_failed_with_exit_6(sim_fleet, cli) -> None:
+    net = sim_fleet(1, "wrong-password=100%")
+    result = cli("power", "status", *_one_host_args(net, net.hosts[0]))
+    assert result.returncode == 6, result.stderr
+    assert json.loads(result.stdout)["category"] == "auth-failed"
+
+
+def test_one_machine_with_closed_web_ports_before_provisioning_is_not_provisioned(sim_fleet, cli) -> None:
+    net = sim_fleet(1, "unprovisioned-closed=100%")
+    result = cli("power", "status", *_one_host_args(net, net.hosts[0]))
+    assert result.returncode == 7, result.stderr
+    assert "refused the connection" in json.loads(result.stdout)["message"]

@@ -244,6 +244,19 @@ def report_error(error: exc.AMTError, as_json: bool) -> int:
     return code
 
 
+def _why_refused(error: exc.AMTError, kwargs: dict[str, Any]) -> exc.AMTError:
+    """A refused login or connection of one machine, told apart from a device that is not provisioned by its
+    RMCP presence pong (as fleet jobs do; no login spent). The port: the command's ``--rmcp-port`` (its own or
+    its fleet options'), else AMT's."""
+    if error.host is None or not isinstance(error, (exc.AuthenticationError, exc.UnreachableError)):
+        return error
+    from ..discovery.presence import explain_refusal
+    from ..discovery.rmcp import RMCP_PORT
+
+    port = kwargs.get("rmcp_port") or getattr(kwargs.get("fleet"), "rmcp_port", None) or RMCP_PORT
+    return explain_refusal(error.host, error, port) or error
+
+
 def handle_errors(command: F) -> F:
     """Turn amtkit errors into one readable line and the category's exit code."""
 
@@ -253,7 +266,7 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except exc.AMTError as error:
-            sys.exit(report_error(error, as_json))
+            sys.exit(report_error(_why_refused(error, kwargs), as_json))
         except click.ClickException as error:
             if not as_json:
                 raise

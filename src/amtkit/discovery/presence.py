@@ -13,9 +13,13 @@ import random
 import socket
 import time
 
-from amtkit.discovery.rmcp import RMCP_PORT, PongInfo, RmcpError, decode_pong, encode_ping
+from amtkit import exceptions as exc
+from amtkit.discovery.rmcp import RMCP_PORT, PongInfo, ProvisioningState, RmcpError, decode_pong, encode_ping
 
-__all__ = ["ping"]
+__all__ = ["PONG_WAIT", "explain_refusal", "ping"]
+
+PONG_WAIT = 1.0
+"""Seconds to wait for a presence pong asked why a device refused (AMT answers in milliseconds)."""
 
 _READ_SIZE = 512
 """More than a pong's 28 bytes: a longer datagram is read whole and refused by the decoder."""
@@ -56,3 +60,30 @@ def ping(host: str, port: int = RMCP_PORT, *, timeout: float = 1.0) -> PongInfo 
                     return info
         except OSError:  # ICMP port unreachable (nothing listens), no route ...
             return None
+
+
+def explain_refusal(host: str, error: exc.AMTError, port: int = RMCP_PORT, *,
+                    timeout: float = PONG_WAIT) -> exc.NotProvisionedError | None:
+    """``NotProvisionedError`` when ``host`` refused the login or the connection (``error``) because it is not
+    (yet) provisioned, as its presence pong says; ``None`` for any other error, a pong saying provisioned, or
+    no pong (RMCP answers off, filtered, nothing there).
+
+    Such a device has no account, so it refuses every login with the same 401 as a wrong password, or (AMT 6.1
+    and later) keeps its web ports closed like a machine without AMT. The pong tells them apart without
+    credentials: no further login is spent (anti-hammering).
+    """
+    if not isinstance(error, (exc.AuthenticationError, exc.UnreachableError)) or timeout <= 0:
+        return None
+    pong = ping(host, port, timeout=timeout)
+    if pong is None or not pong.is_intel or pong.provisioning_state is ProvisioningState.POST:
+        return None
+    from amtkit.codes import PTStatus
+
+    what = "not provisioned" if pong.provisioning_state is ProvisioningState.PRE else "still being provisioned"
+    refused = ("it refused the connection" if isinstance(error, exc.UnreachableError)
+               else "it refused the login because no account exists yet")
+    return exc.NotProvisionedError(
+        f"AMT is {what}: its RMCP presence pong says so, and {refused}",
+        return_value=int(PTStatus.INVALID_PROVISIONING_STATE), host=host,
+        hint="provision it (admin or client control mode) before managing it: until then it has no account "
+             "to log in with")

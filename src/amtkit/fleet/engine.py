@@ -158,10 +158,6 @@ def _transient(error: exc.AMTError, task: Task) -> bool:
     return task.idempotent and isinstance(error, exc.TransportError)
 
 
-_PONG_WAIT = 1.0
-"""Seconds to wait for a presence pong (AMT answers in milliseconds; cut to the host's deadline)."""
-
-
 class _Cancelled(Exception):
     pass
 
@@ -250,41 +246,22 @@ class _Worker:
                 started: float) -> HostResult:
         """The host's failed result; a refused login or connection asks the device whether it is provisioned at all
         (AMT 6.1 and later may keep its web ports closed until it is)."""
-        if isinstance(error, (exc.AuthenticationError, exc.UnreachableError)):
-            unprovisioned = self.not_provisioned(host, error, deadline)
-            if unprovisioned is not None:
-                # The device gave no return code: the pong said it (0x20 is amtkit's word, not the device's).
-                return replace(HostResult.failure(host, unprovisioned, attempts=attempts,
-                                                  duration=time.monotonic() - started), return_code=None)
+        unprovisioned = self.not_provisioned(host, error, deadline)
+        if unprovisioned is not None:
+            # The device gave no return code: the pong said it (0x20 is amtkit's word, not the device's).
+            return replace(HostResult.failure(host, unprovisioned, attempts=attempts,
+                                              duration=time.monotonic() - started), return_code=None)
         return HostResult.failure(host, error, attempts=attempts, duration=time.monotonic() - started)
 
     def not_provisioned(self, host: str, error: exc.AMTError, deadline: float) -> exc.NotProvisionedError | None:
-        """``NotProvisionedError`` when the host's RMCP presence pong says it is not (yet) provisioned.
-
-        Such a device has no account, so it refuses every login with the same 401 as a wrong password, or
-        (AMT 6.1 and later) keeps its web ports closed like a machine without AMT. The pong tells them apart
-        without credentials: no further login is spent (anti-hammering). ``None`` when the pong says
-        provisioned, or no pong comes (RMCP answers off, filtered, nothing there).
-        """
+        """What the host's presence pong says of a refused login or connection
+        (:func:`~amtkit.discovery.presence.explain_refusal`), asked within the host's deadline."""
         port = self.options.rmcp_port
-        left = deadline - time.monotonic()
-        if port is None or left <= 0:
+        if port is None:
             return None
-        from ..codes import PTStatus
-        from ..discovery.presence import ping
-        from ..discovery.rmcp import ProvisioningState as PongState
+        from ..discovery.presence import PONG_WAIT, explain_refusal
 
-        pong = ping(host, port, timeout=min(_PONG_WAIT, left))
-        if pong is None or not pong.is_intel or pong.provisioning_state is PongState.POST:
-            return None
-        what = "not provisioned" if pong.provisioning_state is PongState.PRE else "still being provisioned"
-        refused = ("it refused the connection" if isinstance(error, exc.UnreachableError)
-                   else "it refused the login because no account exists yet")
-        return exc.NotProvisionedError(
-            f"AMT is {what}: its RMCP presence pong says so, and {refused}",
-            return_value=int(PTStatus.INVALID_PROVISIONING_STATE), host=host,
-            hint="provision it (admin or client control mode) before managing it: until then it has no account "
-                 "to log in with")
+        return explain_refusal(host, error, port, timeout=min(PONG_WAIT, deadline - time.monotonic()))
 
 
 class _Pool:
