@@ -43,6 +43,7 @@ from amtkit.redirection.messages import (
     StartIDERRedirectionReply,
     StartRedirectionSessionReply,
 )
+from amtkit.tls import OldTLSWarning
 
 WAIT = 30.0
 
@@ -144,6 +145,19 @@ def test_a_tls_session_with_a_pinned_certificate_boots(amt_simulator, rescue_iso
             amt.ider.port = info.device.config.redirection_tls_port
             amt.ider.boot(rescue_iso, timeout=WAIT)
             assert info.control.wait_for_boot(1).booted
+
+
+def test_an_amt_11_session_over_tls_1_1_boots_when_old_tls_is_allowed(amt_simulator, rescue_iso: Path,  # type: ignore[no-untyped-def]
+                                                                      fresh_old_tls_warnings) -> None:
+    with ider_device(amt_simulator, tls=True, amt_version="11.8.50") as info:
+        assert info.tls_port is not None and info.tls_sha256 is not None
+        with client_for(info, port=info.tls_port, tls=TLSConfig(pin_sha256=info.tls_sha256),
+                        allow_old_tls=True) as amt, pytest.warns(OldTLSWarning) as caught:
+            amt.ider.port = info.device.config.redirection_tls_port
+            amt.ider.boot(rescue_iso, timeout=WAIT)
+            assert info.control.wait_for_boot(1).booted
+    redirection = f"port {info.device.config.redirection_tls_port} negotiated TLS 1.1"
+    assert any(redirection in str(warning.message) for warning in caught)
 
 
 def test_a_wrong_pin_is_refused_on_the_redirection_port(amt_simulator, rescue_iso: Path) -> None:  # type: ignore[no-untyped-def]
