@@ -86,3 +86,34 @@ def test_with_a_trace_logging_is_loaded_and_used(amt_device, tmp_path) -> None:
                             capture_output=True, text=True, env=env, timeout=60)
     assert "logging" in json.loads(result.stdout.splitlines()[-1])["loaded"]
     assert " round trip" in result.stderr
+
+
+_RUN_PROGRAM = """
+import gc, json, sys
+sys.argv = ["amtkit", "--version"]
+from amtkit.cli.start import main
+collections_before_freeze = []  # from here on: the command line's imports, then the command
+gc.callbacks.append(lambda phase, info: phase == "start" and gc.get_freeze_count() == 0
+                    and collections_before_freeze.append(info["generation"]))
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps({"before_freeze": collections_before_freeze, "enabled": gc.isenabled(),
+                  "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_the_program_imports_with_the_collector_paused_then_collects_again() -> None:
+    result = subprocess.run([sys.executable, "-c", _RUN_PROGRAM], capture_output=True, text=True, timeout=60)
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome["before_freeze"] == []  # no collection walked the imports while they were built
+    assert outcome["frozen"] > 0
+    assert outcome["enabled"]  # a long command (a fleet job, quarantine run) still collects its cycles
+
+
+def test_the_console_script_is_the_entry_point_that_pauses_the_collector() -> None:
+    from pathlib import Path
+
+    project = (Path(__file__).parents[2] / "pyproject.toml").read_text().splitlines()
+    assert 'amtkit = "amtkit.cli.start:main"' in project
