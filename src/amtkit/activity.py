@@ -20,7 +20,6 @@ write-once log) and pass it back as ``anchor`` to prove the records up to it are
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import socket
@@ -28,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+
+from .hashes import sha256_hex
 
 if TYPE_CHECKING:
     import sqlite3
@@ -79,7 +80,7 @@ class Entry:
 
 def _digest(prev_hash: str, values: Sequence[Any]) -> str:
     canonical = json.dumps([prev_hash, *values], separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return sha256_hex(canonical.encode("ascii"))
 
 
 def _parameters_text(parameters: Mapping[str, Any]) -> str:

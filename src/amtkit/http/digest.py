@@ -25,11 +25,11 @@ What this module refuses, on both sides:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 from dataclasses import dataclass
+
+from ..hashes import md5_hex
 
 __all__ = [
     "Authorization",
@@ -90,7 +90,7 @@ def parse_auth_params(text: str) -> dict[str, str]:
 
 
 def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return md5_hex(text.encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,8 @@ def responses_match(expected: str, given: str) -> bool:
 
     Compares bytes: ``hmac.compare_digest`` raises ``TypeError`` on non-ASCII ``str``.
     """
+    import hmac  # the server side only: hmac imports hashlib, which a client need not load (amtkit.hashes)
+
     return hmac.compare_digest(expected.encode("ascii"), given.lower().encode("utf-8", "replace"))
 
 
