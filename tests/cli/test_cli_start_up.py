@@ -32,6 +32,8 @@ NOT_FOR_ONE_POWER_READ = {
     "amtkit.activity_query": "the activity log is appended to, not read",
     "hashlib": "MD5 and SHA-256 from CPython's built-in modules (amtkit.hashes): hashlib loads libcrypto",
     "hmac": "only the simulator checks digest responses",
+    "amtkit.wsman.request_parser": "a client builds requests; only the simulator parses them",
+    "amtkit.http.digest_server": "a client answers digest challenges; only a server reads the answers",
 }
 
 _RUN = """

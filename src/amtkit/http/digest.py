@@ -1,6 +1,7 @@
 """HTTP digest authentication as Intel AMT speaks it (RFC 2617, MD5), sans-IO.
 
-Both sides use this module: the client to sign requests, the simulator to check them.
+Both sides use this module: the client to sign requests, the simulator to check them
+(its ``Authorization`` parser in :mod:`amtkit.http.digest_server`, resolved from here too).
 So there is exactly one implementation of the digest arithmetic and of the header
 grammar in the project.
 
@@ -28,8 +29,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..hashes import md5_hex
+
+if TYPE_CHECKING:
+    from .digest_server import Authorization, parse_authorization
 
 __all__ = [
     "Authorization",
@@ -236,56 +241,15 @@ class Signer:
         return f'{head}{uri_part}{response}",qop=auth,nc={nc_text},cnonce="{cnonce}"{self._tail}'
 
 
-@dataclass(frozen=True)
-class Authorization:
-    """A parsed ``Authorization: Digest ...`` header (server side)."""
-
-    username: str
-    realm: str
-    nonce: str
-    uri: str
-    response: str
-    qop: str | None
-    nc: str | None
-    cnonce: str | None
-
-    @property
-    def nonce_count(self) -> int | None:
-        """``nc`` as a number (validated as 8 hex digits when parsed), ``None`` without qop."""
-        return int(self.nc, 16) if self.nc is not None else None
-
-    def expected_response(self, ha1: str, method: str) -> str:
-        return compute_response(ha1, self.nonce, self.nc or "", self.cnonce or "", self.qop, method, self.uri)
+_SERVER_SIDE = frozenset({"Authorization", "parse_authorization"})
 
 
-# What the server accepts in each field of an answer; anything else is malformed, never an exception.
-_HEX_RESPONSE = re.compile(r"[0-9a-fA-F]{1,64}")
-_NONCE_COUNT = re.compile(r"[0-9a-fA-F]{8}")
+def __getattr__(name: str) -> Any:
+    """Reading an ``Authorization`` header (the server side) lives in :mod:`amtkit.http.digest_server`,
+    loaded when first asked for here: a client only answers challenges, and that dataclass and its
+    patterns cost about 0.6 ms of each CLI call."""
+    if name in _SERVER_SIDE:
+        from . import digest_server
 
-
-def parse_authorization(header: str) -> Authorization:
-    """Parse an ``Authorization`` value from any of the client styles seen against AMT.
-
-    Raises :class:`DigestError` for anything malformed (:class:`DigestAlgorithmError` for an
-    algorithm other than MD5), whatever the bytes: the server answers that with a 401.
-    """
-    scheme, _, rest = header.strip().partition(" ")
-    if scheme.lower() != "digest":
-        raise DigestError(f"not digest authorization: {scheme[:20]!r}")
-    params = parse_auth_params(rest)
-    try:
-        username, realm, nonce, uri, response = (params[key] for key in ("username", "realm", "nonce", "uri",
-                                                                          "response"))
-    except KeyError as missing:
-        raise DigestError(f"digest authorization without {missing.args[0]}") from missing
-    _check_algorithm(params)
-    if _HEX_RESPONSE.fullmatch(response) is None:
-        raise DigestError("digest response is not hexadecimal")
-    qop, nc, cnonce = params.get("qop"), params.get("nc"), params.get("cnonce")
-    if qop is not None:
-        if nc is None or _NONCE_COUNT.fullmatch(nc) is None:
-            raise DigestError("digest answer with qop needs nc as 8 hex digits")
-        if not cnonce:
-            raise DigestError("digest answer with qop needs a cnonce")
-    return Authorization(username=username, realm=realm, nonce=nonce, uri=uri, response=response.lower(),
-                         qop=qop, nc=nc, cnonce=cnonce)
+        return getattr(digest_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
