@@ -34,6 +34,7 @@ NOT_FOR_ONE_POWER_READ = {
     "hmac": "only the simulator checks digest responses",
     "amtkit.wsman.request_parser": "a client builds requests; only the simulator parses them",
     "amtkit.http.digest_server": "a client answers digest challenges; only a server reads the answers",
+    "amtkit.legacy_codes": "the ASF codes of legacy SOAP, not WS-Man's",
 }
 
 _RUN = """
