@@ -30,15 +30,7 @@ from .text import printable
 from .transport import HTTPReply, Transport
 from .wsman import names
 from .wsman import requests as wsreq
-from .wsman.responses import (
-    EnumItem,
-    IdentifyResult,
-    MethodOutput,
-    Response,
-    ResponseError,
-    parse_identify,
-    parse_response,
-)
+from .wsman.responses import Response, ResponseError, parse_identify, parse_response
 from .wsman.values import CimInstance, EndpointReference, Selector, Value
 from .wsman.xmlsafe import XMLInputError
 
@@ -55,6 +47,7 @@ if TYPE_CHECKING:
     from .redirection.service import RedirectionControl
     from .requests_transport import RequestsTransport
     from .sol import SOLControl
+    from .wsman.results import EnumItem, IdentifyResult, MethodOutput
 
 __all__ = ["Client", "EnumerationLimits"]
 
@@ -555,3 +548,13 @@ def _make_transport(kind: str | object, host: str, *, auth: object, **settings: 
 
 # Re-exports so users need not import the core for the common types.
 __all__ += ["CimInstance", "EndpointReference", "IdentifyResult", "MethodOutput"]
+
+
+def __getattr__(name: str) -> Any:
+    """``IdentifyResult`` and ``MethodOutput`` re-exported from :mod:`amtkit.wsman.results`, which a
+    power read does not load (see there)."""
+    if name in ("IdentifyResult", "MethodOutput"):
+        from .wsman import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,6 +35,7 @@ NOT_FOR_ONE_POWER_READ = {
     "amtkit.wsman.request_parser": "a client builds requests; only the simulator parses them",
     "amtkit.http.digest_server": "a client answers digest challenges; only a server reads the answers",
     "amtkit.legacy_codes": "the ASF codes of legacy SOAP, not WS-Man's",
+    "amtkit.wsman.results": "a Get: no enumeration, method call or Identify",
 }
 
 _RUN = """
