@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from ipaddress import ip_network
 
 from .cbfilters import FilterSet, Peer, PeerRole
@@ -97,6 +98,26 @@ def _address_text(peer: Peer) -> str:
     return str(network.network_address) if network.prefixlen == network.max_prefixlen else str(network)
 
 
+@lru_cache(maxsize=16)
+def _compiled(filters: FilterSet, specs: tuple[ManagerSpec, ...]) -> tuple[Policy, tuple[Packet, ...],
+                                                                        tuple[ManagerSpec, ...]]:
+    """The host-independent part of :func:`prepare` for a filter set: its policy with the managers in, the
+    flows it promises and those the managers need, and the managers. A fleet job prepares the same set for
+    every host (twice: the quarantine's request, then the apply), and this is most of the work (about
+    0.3 ms, against 40 us for the lockout check itself); all of it is frozen, so sharing it is safe."""
+    fs = filters.with_managers((s.address, s.ports) for s in specs)
+    policy = fs.to_policy()
+    flows = list(fs.required_flows())
+    if not specs:
+        specs = _named_managers(fs)  # the same flows as if each had been given with --manager
+    return policy, (*flows, *_remediation(specs)), specs
+
+
+def _remediation(specs: Iterable[ManagerSpec]) -> list[Packet]:
+    """The flows each manager needs to reach and repair the machine."""
+    return [flow for spec in specs for flow in remediation_flows(spec.address, spec.ports)]
+
+
 def prepare(
     filters: FilterSet | Policy,
     managers: Iterable[ManagerSpec | str] = (),
@@ -127,14 +148,11 @@ def prepare(
             ]
             if not any(p.role is PeerRole.MANAGEMENT for p in filters.peers):
                 problems.append("the filter set names no management server and none was given (--manager)")
-        fs = filters.with_managers((s.address, s.ports) for s in specs)
-        policy = fs.to_policy()
-        flows = list(fs.required_flows())
-        if not specs:
-            specs = _named_managers(fs)  # the same flows as if each had been given with --manager
+        policy, required, specs = _compiled(filters, specs)
+        flows = list(required)
     else:
         policy = filters
-        flows = []
+        flows = _remediation(specs)
         if not specs:
             problems.append("no management server to check the policy against (--manager)")
     if anti_spoofing is not None:
@@ -145,7 +163,5 @@ def prepare(
     validate_limits([policy])
     if len(policy.filters) > MAX_FILTERS_PER_POLICY:
         raise LimitError("filters in one AMT policy", MAX_FILTERS_PER_POLICY, len(policy.filters))
-    for spec in specs:
-        flows.extend(remediation_flows(spec.address, spec.ports))
     blocked = check_lockout(policy, flows, host_addresses=host_addresses)
     return Plan(policy, specs, tuple(flows), tuple(blocked), tuple(problems))

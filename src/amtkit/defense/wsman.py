@@ -38,6 +38,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
 from amtkit.wsman import names
@@ -334,9 +335,11 @@ def filter_from_properties(class_name: str, props: Mapping[str, Value]) -> Filte
     )
 
 
+@lru_cache(maxsize=256)
 def round_trip(f: Filter, index: int) -> Filter:
     """``f`` as the device will hold it: encoded, decoded (a /0 network becomes "any", the name the
-    wire name). What a read-back is compared with."""
+    wire name). What a read-back is compared with. Filters are frozen: a fleet job applying one set to
+    every host computes each once."""
     class_name, props = filter_properties(f, index)
     return filter_from_properties(class_name, props)
 

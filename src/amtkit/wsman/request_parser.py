@@ -169,6 +169,18 @@ _KNOWN_HEADERS = {
 }
 
 
+def _clark(namespace: str, local: str) -> str:
+    return f"{{{namespace}}}{local}"
+
+
+# Header tags in lxml's "{namespace}local" form: compared as strings, without a QName per header.
+_ACTION, _TO, _MESSAGE_ID = _clark(names.WSA, "Action"), _clark(names.WSA, "To"), _clark(names.WSA, "MessageID")
+_RESOURCE_URI, _SELECTOR_SET = _clark(names.WSMAN, "ResourceURI"), _clark(names.WSMAN, "SelectorSet")
+_OPERATION_TIMEOUT, _MAX_ENVELOPE_SIZE = _clark(names.WSMAN, "OperationTimeout"), _clark(names.WSMAN, "MaxEnvelopeSize")
+_ISSUED_TOKENS, _OPTION_SET = _clark(names.TRUST, "IssuedTokens"), _clark(names.WSMAN, "OptionSet")
+_KNOWN_TAGS = frozenset(_clark(namespace, local) for namespace, local in _KNOWN_HEADERS)
+
+
 def _must_understand(element: etree._Element) -> bool:
     for key, value in element.attrib.items():
         if local_name(key) == "mustUnderstand" and str(value).strip().lower() in ("true", "1"):
@@ -200,33 +212,32 @@ def parse_request(data: bytes) -> Request:
     for element in header if header is not None else ():
         if not isinstance(element.tag, str):
             continue
-        qname = etree.QName(element)
-        key = (qname.namespace or "", qname.localname)
+        tag = element.tag
         text = (element.text or "").strip()
-        if key == (names.WSA, "Action"):
+        if tag == _ACTION:
             request.action = text
-        elif key == (names.WSA, "To"):
+        elif tag == _TO:
             request.to = text
-        elif key == (names.WSA, "MessageID"):
+        elif tag == _MESSAGE_ID:
             request.message_id = text
-        elif key == (names.WSMAN, "ResourceURI"):
+        elif tag == _RESOURCE_URI:
             request.resource_uri = text
-        elif key == (names.WSMAN, "SelectorSet"):
+        elif tag == _SELECTOR_SET:
             request.selectors = parse_selector_set(element)
-        elif key == (names.WSMAN, "OperationTimeout"):
+        elif tag == _OPERATION_TIMEOUT:
             try:
                 request.operation_timeout = parse_duration(text)
             except ValueError as error:
                 raise RequestError(FAULTS.INVALID_MESSAGE_INFORMATION_HEADER.subcode,
                                    f"bad OperationTimeout {text!r}") from error
-        elif key == (names.WSMAN, "MaxEnvelopeSize"):
+        elif tag == _MAX_ENVELOPE_SIZE:
             request.max_envelope_size = _int_or_fault(text, "MaxEnvelopeSize")
-        elif key == (names.TRUST, "IssuedTokens"):
+        elif tag == _ISSUED_TOKENS:
             request.issued_tokens = element
-        elif key == (names.WSMAN, "OptionSet") and _must_understand(element):
+        elif tag == _OPTION_SET and _must_understand(element):
             request.must_understand_unknown.append("OptionSet")
-        elif key not in _KNOWN_HEADERS and _must_understand(element):
-            request.must_understand_unknown.append(qname.localname)
+        elif tag not in _KNOWN_TAGS and _must_understand(element):
+            request.must_understand_unknown.append(local_name(tag))
     if not request.action:
         raise RequestError(FAULTS.INVALID_MESSAGE_INFORMATION_HEADER.subcode,
                            "the request has no wsa:Action header")
